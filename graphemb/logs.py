@@ -1,0 +1,219 @@
+"""Reading behaviour logs and turning them into item transitions.
+
+Everything here is vectorised: no Python loop runs over events.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .errors import GraphembError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
+
+
+def parse_duration(text: str | float | int) -> float:
+    """'30m' -> 1800.0; accepts s, m, h, d, w suffixes or plain seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    match = _DURATION.match(str(text))
+    if not match:
+        raise GraphembError(f"cannot read duration {text!r}: use a number with s, m, h, d or w, "
+                            "e.g. 30m or 2h.")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def file_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".tsv", ".tab")):
+        return "tsv"
+    return "csv"
+
+
+def read_table(path: str | Path, columns: list[str], delimiter: str | None = None,
+               what: str = "log") -> pa.Table:
+    """Read the named columns of a CSV/TSV (plain or .gz) or Parquet file into an Arrow table.
+
+    Id-like columns are read as strings so that ids such as "007" keep their form; numeric
+    columns are inferred.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise GraphembError(f"{path}: no such file; check the path of the {what}.")
+    if path.is_dir():
+        raise GraphembError(f"{path}: is a folder, expected a {what} file.")
+    fmt = file_format(path)
+    try:
+        if fmt == "parquet":
+            schema = pq.read_schema(path)
+            _check_columns(path, list(schema.names), columns)
+            table = pq.read_table(path, columns=columns)
+        else:
+            sep = delimiter or ("\t" if fmt == "tsv" else ",")
+            header = _read_header(path, sep)
+            _check_columns(path, header, columns)
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=sep),
+                convert_options=pacsv.ConvertOptions(include_columns=columns),
+            )
+    except GraphembError:
+        raise
+    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise GraphembError(f"{path}: cannot read {what}: {_first_line(exc)}") from None
+    if table.num_rows == 0:
+        raise GraphembError(f"{path}: has a header but no rows; give a {what} with data.")
+    return table
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _read_header(path: Path, sep: str) -> list[str]:
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline()
+    except (OSError, EOFError) as exc:
+        raise GraphembError(f"{path}: cannot read: {_first_line(exc)}") from None
+    if not first.strip():
+        raise GraphembError(f"{path}: is empty; expected a header line such as "
+                            "user,item,timestamp.")
+    try:
+        line = first.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise GraphembError(f"{path}: line 1 is not UTF-8 text; save the file as UTF-8 CSV.") \
+            from None
+    return [h.strip().strip('"') for h in line.split(sep)]
+
+
+def _check_columns(path: Path, header: list[str], wanted: list[str]) -> None:
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise GraphembError(
+            f"{path}: column {missing[0]!r} not found (columns are: {', '.join(header[:12])}); "
+            f"name the right one with --{_option_for(missing[0])} or fix the header.")
+
+
+_OPTION_HINT: dict[str, str] = {}
+
+
+def _option_for(column: str) -> str:
+    return _OPTION_HINT.get(column, "item-col/--user-col/--time-col")
+
+
+def ids_as_given(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Item ids as written: int64 if every id is a canonical integer, else str."""
+    strings = pc.cast(array, pa.string()) if not pa.types.is_string(array.type) else array
+    if pa.types.is_integer(array.type):
+        return np.asarray(pc.cast(array, pa.int64()))
+    if len(strings) and pc.all(pc.match_substring_regex(strings, _CANONICAL_INT)).as_py():
+        return np.asarray(pc.cast(strings, pa.int64()))
+    return np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def factorize(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Dense int codes in order of first appearance, and the distinct values."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks else encoded
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, encoded.dictionary
+
+
+def times_to_seconds(path: Path, column: str, array: pa.ChunkedArray) -> np.ndarray:
+    """Epoch seconds (float64) from numbers, Arrow timestamps or ISO-8601 strings."""
+    t = array.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return np.asarray(pc.cast(array, pa.float64()))
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        ts = pc.cast(array, pa.timestamp("us", tz=getattr(t, "tz", None)))
+        return np.asarray(pc.cast(ts, pa.int64())).astype(np.float64) / 1e6
+    import pandas as pd
+
+    strings = np.asarray(pc.cast(array, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    try:
+        parsed = pd.to_datetime(pd.Series(strings), format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        bad = _first_bad_time(strings)
+        raise GraphembError(
+            f"{path}: line {bad + 2}, column {column!r}: cannot read timestamp "
+            f"{strings[bad]!r}; use epoch seconds or ISO-8601 (2024-01-31T12:00:00) throughout."
+        ) from None
+    return parsed.astype("int64").to_numpy().astype(np.float64) / 1e9
+
+
+def _first_bad_time(strings: np.ndarray) -> int:
+    import pandas as pd
+
+    # Bisect to the first row pandas cannot parse, so the message names a line.
+    lo, hi = 0, len(strings)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            pd.to_datetime(pd.Series(strings[lo:mid]), format="ISO8601", utc=True)
+            lo = mid
+        except (ValueError, TypeError, OverflowError):
+            hi = mid
+    return lo
+
+
+@dataclass
+class Transitions:
+    """Directed item-to-item transitions extracted from a log, ids as codes 0..n_items-1."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    item_ids: np.ndarray          # code -> original item id
+    item_counts: np.ndarray       # code -> events kept
+    report: dict = field(default_factory=dict)
+
+
+def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.ndarray,
+               session_gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Transitions between consecutive distinct items within each user's sessions.
+
+    Events are sorted by (user, time), file order breaking ties. A session ends where the gap
+    to the next event exceeds ``session_gap`` seconds. A repeat of the item just seen is
+    dropped (it is not a transition). Each transition carries the weight of the event it
+    leads to.
+    """
+    order = np.lexsort((time, user))
+    user, time, item, weight = user[order], time[order], item[order], weight[order]
+    n = len(user)
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        starts[1:] = (user[1:] != user[:-1]) | ((time[1:] - time[:-1]) > session_gap)
+    repeat = np.zeros(n, dtype=bool)
+    if n > 1:
+        repeat[1:] = ~starts[1:] & (item[1:] == item[:-1])
+    keep = ~repeat
+    item_k, starts_k, weight_k = item[keep], starts[keep], weight[keep]
+    follows = ~starts_k[1:]          # event k+1 continues the session of event k
+    src = item_k[:-1][follows]
+    dst = item_k[1:][follows]
+    w = weight_k[1:][follows]
+    report = {"sessions": int(starts.sum()), "repeats_dropped": int(repeat.sum()),
+              "transitions": int(len(src))}
+    return src, dst, w, report

@@ -1,0 +1,45 @@
+"""Word2vec (gensim) on the walk corpus."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import write_corpus
+
+
+def train_word2vec(walk_arrays, num_nodes: int, workdir_tmp: Path, *, dim: int = 128,
+                   window: int = 5, epochs: int = 5, negative: int = 5, sg: bool = True,
+                   hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
+                   min_count: int = 1, alpha: float = 0.025, workers: int | None = None,
+                   seed: int = 0, on_rows=None):
+    """Train gensim Word2Vec on walks; return (vectors[num_nodes, dim], has_vector, model).
+
+    Nodes that never occur in the walks (or fall under min_count) get a zero row and
+    has_vector False. The corpus file is written next to the output and removed after.
+    """
+    from gensim.models import Word2Vec
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    corpus = Path(workdir_tmp) / "corpus.txt"
+    counts, n_walks = write_corpus(walk_arrays, corpus, num_nodes, on_rows=on_rows)
+    workers = workers or os.cpu_count() or 1
+    model = Word2Vec(vector_size=dim, window=window, min_count=min_count, sg=int(sg), hs=int(hs),
+                     negative=negative, ns_exponent=ns_exponent, sample=sample, alpha=alpha,
+                     seed=seed, workers=workers, epochs=epochs)
+    present = np.flatnonzero(counts)
+    # Vocabulary from counts we already have: gensim would otherwise re-read the corpus in Python.
+    model.build_vocab_from_freq({str(i): int(counts[i]) for i in present}, corpus_count=n_walks)
+    model.train(corpus_file=str(corpus), total_examples=n_walks, total_words=int(counts.sum()),
+                epochs=epochs)
+    corpus.unlink()
+    vectors = np.zeros((num_nodes, dim), dtype=np.float32)
+    has_vector = np.zeros(num_nodes, dtype=bool)
+    keys = model.wv.index_to_key
+    if keys:
+        nodes = np.asarray(keys, dtype=np.int64)
+        vectors[nodes] = model.wv.vectors
+        has_vector[nodes] = True
+    return vectors, has_vector, model
