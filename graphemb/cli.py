@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 
 import click
@@ -23,6 +24,14 @@ class _Group(click.Group):
                                        "--min-item-count to shrink the graph.") from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; earlier artifacts are unchanged.") from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("GRAPHEMB_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug in graphemb, "
+                "please report it with GRAPHEMB_DEBUG=1 set to see the traceback.") from None
 
 
 def _say(ctx, text: str) -> None:

@@ -92,7 +92,7 @@ def _key(item_id) -> str:
 def _write_word2vec(path: Path, ids, vectors, binary: bool) -> None:
     from gensim.models import KeyedVectors
 
-    kv = KeyedVectors(vector_size=vectors.shape[1], count=len(ids))
+    kv = KeyedVectors(vector_size=vectors.shape[1])
     kv.add_vectors([_key(i) for i in ids], np.asarray(vectors, dtype=np.float32))
     kv.save_word2vec_format(str(path), binary=binary)
 

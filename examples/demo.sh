@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole pipeline on the bundled MovieLens log, then the nearest neighbours of a few films.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${WORK:-examples/out}
+PYTHON=${PYTHON:-python3}
+export GRAPHEMB_WORKDIR=$WORK
+
+set -x
+graphemb build-graph examples/movielens/ratings.csv --session-gap 1h --undirected --min-item-count 5
+graphemb walk --p 0.5 --q 2 --seed 1
+graphemb train --dim 64 --epochs 3 --seed 1
+graphemb export "$WORK/vectors.parquet"
+set +x
+"$PYTHON" examples/neighbours.py "$WORK/vectors.parquet" examples/movielens/movies.csv

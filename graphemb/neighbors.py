@@ -1,0 +1,523 @@
+"""Using the vectors: top-k similar items (exact or LSH), user vectors, recommendations.
+
+Exact search is a blocked matrix product of unit vectors (cosine) followed by a partial sort;
+nothing loops over items or queries in Python, only over blocks of queries. The LSH index is
+random-projection hashing (SimHash): ``tables`` hash tables (OR) of ``bits`` sign bits each
+(AND), with optional multi-probing of the buckets one bit away; candidates are re-ranked by
+exact cosine in a Numba kernel.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from numba import njit, prange
+
+from . import logs as logs_mod
+from .errors import GraphembError
+from .workspace import Workspace, file_hash
+
+USER_VECTORS_FILE = "user_vectors.parquet"
+_META_KEY = b"graphemb"
+
+
+# ---------------------------------------------------------------------------------------------
+# Small pure helpers
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32); zero rows stay zero."""
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the k largest entries of each row, best first.
+
+    -inf entries are never returned as real hits: their index comes back as -1.
+    """
+    n = scores.shape[1]
+    k = min(k, n)
+    if k <= 0:
+        return (np.empty((len(scores), 0), dtype=np.int64),
+                np.empty((len(scores), 0), dtype=scores.dtype))
+    if k < n:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.broadcast_to(np.arange(n), scores.shape).copy()
+    vals = np.take_along_axis(scores, part, 1)
+    # Best first; equal scores in index order so the result is deterministic.
+    order = np.lexsort((part, -vals), axis=1)
+    idx = np.take_along_axis(part, order, 1)
+    vals = np.take_along_axis(vals, order, 1)
+    idx = np.where(np.isneginf(vals), -1, idx)
+    return idx.astype(np.int64), vals
+
+
+def block_rows(n_columns: int, budget: int = 1 << 24) -> int:
+    """Rows per block so that a block of scores holds about ``budget`` floats."""
+    return int(max(1, min(4096, budget // max(n_columns, 1))))
+
+
+def exact_search(queries: np.ndarray, base: np.ndarray, k: int, exclude: np.ndarray | None = None,
+                 masked: tuple[np.ndarray, np.ndarray] | None = None,
+                 valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k rows of ``base`` by dot product for each query, in blocks of queries.
+
+    exclude: one base index per query to leave out (-1 for none), e.g. the query item itself.
+    masked: (indptr, indices) CSR of base indices to leave out per query (e.g. items seen).
+    valid: boolean mask of base rows that may be returned at all.
+    Returns (indices, scores) of shape (n_queries, k); -1 where fewer than k rows qualify.
+    """
+    queries = np.asarray(queries, dtype=np.float32)
+    base = np.asarray(base, dtype=np.float32)
+    nq, n = len(queries), len(base)
+    k = min(k, n)
+    out_idx = np.full((nq, k), -1, dtype=np.int64)
+    out_val = np.full((nq, k), -np.inf, dtype=np.float32)
+    step = block_rows(n)
+    for lo in range(0, nq, step):  # a loop over blocks of queries, never single queries
+        hi = min(nq, lo + step)
+        scores = queries[lo:hi] @ base.T
+        if valid is not None:
+            scores[:, ~valid] = -np.inf
+        if exclude is not None:
+            rows = np.flatnonzero(exclude[lo:hi] >= 0)
+            scores[rows, exclude[lo:hi][rows]] = -np.inf
+        if masked is not None:
+            indptr, indices = masked
+            a, b = indptr[lo], indptr[hi]
+            rows = np.repeat(np.arange(hi - lo), np.diff(indptr[lo:hi + 1]))
+            scores[rows, indices[a:b]] = -np.inf
+        out_idx[lo:hi], out_val[lo:hi] = top_k_rows(scores, k)
+    return out_idx, out_val
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean fraction of each row of ``truth`` (ignoring -1) that appears in the row of ``found``."""
+    truth = np.asarray(truth)
+    found = np.asarray(found)
+    real = truth >= 0
+    # Membership per row without a Python loop over rows: sort both and compare by key.
+    rows = np.arange(len(truth))[:, None]
+    n = max(int(truth.max(initial=0)), int(found.max(initial=0))) + 1
+    key_t = (rows * n + truth)[real]
+    key_f = (rows * n + found)[found >= 0]
+    hits = int(np.isin(key_t, key_f).sum())
+    total = int(real.sum())
+    return hits / total if total else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# LSH: random-projection hashing
+
+
+@njit(cache=True)
+def _lower_bound(a, x):
+    lo, hi = 0, a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, parallel=True)
+def _lsh_query(qcodes, qflips, sorted_codes, orders, base, queries, k, exclude, max_candidates):
+    """For each query: gather the buckets of every table (and probed neighbours), dedupe,
+    re-rank by dot product, keep the k best. Returns (indices, scores, candidates per query)."""
+    nq = queries.shape[0]
+    n_tables = sorted_codes.shape[0]
+    n_probe = qflips.shape[2]
+    dim = base.shape[1]
+    out_idx = np.full((nq, k), -1, dtype=np.int64)
+    out_val = np.full((nq, k), -np.inf, dtype=np.float32)
+    n_cand = np.zeros(nq, dtype=np.int64)
+    for qi in prange(nq):
+        # First pass: how many candidates (with repeats) the buckets hold.
+        total = 0
+        for t in range(n_tables):
+            codes = sorted_codes[t]
+            for pr in range(n_probe + 1):
+                c = qcodes[qi, t]
+                if pr > 0:
+                    c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
+                lo = _lower_bound(codes, c)
+                hi = _lower_bound(codes, c + 1)
+                total += hi - lo
+        if total > max_candidates:
+            total = max_candidates
+        cand = np.empty(total, dtype=np.int64)
+        pos = 0
+        for t in range(n_tables):
+            codes = sorted_codes[t]
+            for pr in range(n_probe + 1):
+                if pos >= total:
+                    break
+                c = qcodes[qi, t]
+                if pr > 0:
+                    c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
+                lo = _lower_bound(codes, c)
+                hi = _lower_bound(codes, c + 1)
+                for j in range(lo, hi):
+                    if pos >= total:
+                        break
+                    cand[pos] = orders[t, j]
+                    pos += 1
+        cand = np.sort(cand[:pos])
+        # Unique candidates, scored.
+        m = 0
+        for j in range(pos):
+            if j == 0 or cand[j] != cand[j - 1]:
+                cand[m] = cand[j]
+                m += 1
+        n_cand[qi] = m
+        scores = np.empty(m, dtype=np.float32)
+        for j in range(m):
+            b = cand[j]
+            if b == exclude[qi]:
+                scores[j] = -np.inf
+                continue
+            s = np.float32(0.0)
+            for d in range(dim):
+                s += base[b, d] * queries[qi, d]
+            scores[j] = s
+        order = np.argsort(-scores, kind="mergesort")
+        kk = min(k, m)
+        for j in range(kk):
+            if scores[order[j]] == -np.inf:
+                break
+            out_idx[qi, j] = cand[order[j]]
+            out_val[qi, j] = scores[order[j]]
+    return out_idx, out_val, n_cand
+
+
+def _pack_bits(projections: np.ndarray) -> np.ndarray:
+    """(rows, bits) projections -> int64 codes: bit j set where projection j > 0."""
+    bits = projections.shape[1]
+    weights = np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
+    return (projections > 0).astype(np.int64) @ weights
+
+
+class LSHIndex:
+    """Random-projection LSH over unit vectors (cosine similarity).
+
+    ``tables`` independent hash tables, each keyed by ``bits`` random hyperplane signs: more bits
+    make buckets smaller and purer (AND), more tables find more true neighbours (OR).
+    ``probes`` > 0 also visits, in every table, the buckets that differ from the query's in one
+    of its ``probes`` least certain bits (multi-probe), trading tables for probes.
+    """
+
+    def __init__(self, tables: int = 16, bits: int = 12, probes: int = 0, seed: int = 0,
+                 max_candidates: int = 1 << 20):
+        if not 1 <= bits <= 62:
+            raise GraphembError(f"--bits must be between 1 and 62 (got {bits}).")
+        if tables < 1:
+            raise GraphembError(f"--tables must be at least 1 (got {tables}).")
+        if not 0 <= probes <= bits:
+            raise GraphembError(f"--probes must be between 0 and --bits ({bits}) (got {probes}).")
+        self.tables, self.bits, self.probes, self.seed = tables, bits, probes, seed
+        self.max_candidates = max_candidates
+        self.planes = None
+
+    def fit(self, vectors: np.ndarray) -> "LSHIndex":
+        base = normalize(vectors)
+        rng = np.random.default_rng(self.seed)
+        dim = base.shape[1]
+        self.planes = rng.standard_normal((self.tables, self.bits, dim)).astype(np.float32)
+        n = len(base)
+        self.sorted_codes = np.empty((self.tables, n), dtype=np.int64)
+        self.orders = np.empty((self.tables, n), dtype=np.int64)
+        for t in range(self.tables):  # a loop over tables
+            codes = _pack_bits(base @ self.planes[t].T)
+            order = np.argsort(codes, kind="stable")
+            self.orders[t] = order
+            self.sorted_codes[t] = codes[order]
+        self.base = base
+        return self
+
+    def query(self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None):
+        """(indices, scores, candidates examined per query) for unit-normalised queries."""
+        if self.planes is None:
+            raise GraphembError("LSH index used before fit().")
+        q = normalize(queries)
+        nq = len(q)
+        proj = np.einsum("qd,tbd->qtb", q, self.planes)           # (nq, tables, bits)
+        weights = np.left_shift(np.int64(1), np.arange(self.bits, dtype=np.int64))
+        qcodes = (proj > 0).astype(np.int64) @ weights              # (nq, tables)
+        if self.probes:
+            qflips = np.argsort(np.abs(proj), axis=2)[:, :, :self.probes].astype(np.int64)
+        else:
+            qflips = np.zeros((nq, self.tables, 0), dtype=np.int64)
+        if exclude is None:
+            exclude = np.full(nq, -1, dtype=np.int64)
+        return _lsh_query(qcodes, np.ascontiguousarray(qflips), self.sorted_codes, self.orders,
+                          self.base, q, int(min(k, len(self.base))),
+                          np.asarray(exclude, dtype=np.int64), int(self.max_candidates))
+
+
+# ---------------------------------------------------------------------------------------------
+# Items of the model
+
+
+def lookup_items(node_ids: np.ndarray, items, where: str = "the model") -> np.ndarray:
+    """Node index of each requested item id (given as text); unknown ids raise GraphembError."""
+    import pandas as pd
+
+    items = [str(x).strip() for x in items]
+    index = pd.Index(np.asarray(node_ids).astype(str))
+    pos = index.get_indexer(items)
+    missing = np.flatnonzero(pos < 0)
+    if len(missing):
+        bad = items[missing[0]]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise GraphembError(f"item {bad!r} is not in {where}{more}; check the id, or that it "
+                            "has at least one transition in the log (see `graphemb build-graph`).")
+    return pos.astype(np.int64)
+
+
+def read_items_file(path) -> list[str]:
+    path = Path(path)
+    if not path.exists():
+        raise GraphembError(f"{path}: no such file; give one item id per line.")
+    items = [line.split(",")[0].strip() for line in path.read_text().splitlines()]
+    items = [x for x in items if x]
+    if not items:
+        raise GraphembError(f"{path}: holds no item ids; give one item id per line.")
+    return items
+
+
+def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: int = 16,
+            bits: int = 12, probes: int = 0, seed: int = 0) -> dict:
+    """Top-k most similar items (cosine) for each item id in ``items``.
+
+    Returns {"items", "neighbors" (list of lists of ids), "scores", "index", and for LSH
+    "recall_at_k" against exact search, "speedup", timings}.
+    """
+    from .pipeline import load_vectors
+
+    if k < 1:
+        raise GraphembError(f"-k must be at least 1 (got {k}).")
+    ids, vectors, has_vector, _ = load_vectors(workdir)
+    nodes = lookup_items(ids, items)
+    no_vec = nodes[~has_vector[nodes]]
+    if len(no_vec):
+        raise GraphembError(f"item {ids[no_vec[0]]!r} has no vector (it never occurred in a "
+                            "walk); retrain with more walks or --min-count 1.")
+    base = normalize(vectors)
+    t0 = time.perf_counter()
+    exact_idx, exact_val = exact_search(base[nodes], base, k, exclude=nodes, valid=has_vector)
+    t_exact = time.perf_counter() - t0
+    result = {"index": index, "k": k, "items": [ids[n] for n in nodes],
+              "exact_seconds": t_exact}
+    if index == "exact":
+        idx, val = exact_idx, exact_val
+    elif index == "lsh":
+        t0 = time.perf_counter()
+        lsh = LSHIndex(tables=tables, bits=bits, probes=probes, seed=seed)
+        lsh.fit(np.where(has_vector[:, None], vectors, 0))
+        t_build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        idx, val, n_cand = lsh.query(base[nodes], k, exclude=nodes)
+        t_query = time.perf_counter() - t0
+        result.update({"tables": tables, "bits": bits, "probes": probes,
+                       "build_seconds": t_build, "query_seconds": t_query,
+                       "recall_at_k": recall_at_k(idx, exact_idx),
+                       "speedup": t_exact / max(t_query, 1e-9),
+                       "mean_candidates": float(n_cand.mean()), "items_in_index": len(base)})
+    else:
+        raise GraphembError(f"unknown index {index!r}; choose exact or lsh.")
+    result["neighbors"] = [[ids[j] for j in row if j >= 0] for row in idx]
+    result["scores"] = [[float(s) for s, j in zip(vrow, row) if j >= 0]
+                        for vrow, row in zip(val, idx)]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs -> per-user item histories
+
+
+def read_events(path, *, user_col=None, item_col=None, time_col=None, delimiter=None,
+                extra_columns=()):
+    """Read a log: dict with the table (rows with missing user/item/time dropped), the chosen
+    column names, user codes and distinct user ids, item strings and epoch-second times."""
+    from .pipeline import ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, _header, _pick_column
+
+    path = Path(path)
+    header = _header(path, delimiter)
+    user_col = _pick_column(path, header, user_col, USER_COLUMNS, "user-col")
+    item_col = _pick_column(path, header, item_col, ITEM_COLUMNS, "item-col")
+    time_col = _pick_column(path, header, time_col, TIME_COLUMNS, "time-col")
+    columns = list(dict.fromkeys([user_col, item_col, time_col, *[c for c in extra_columns if c]]))
+    table = logs_mod.read_table(path, columns, delimiter)
+    missing = np.zeros(table.num_rows, dtype=bool)
+    for col in (user_col, item_col, time_col):
+        column = table.column(col)
+        null = np.asarray(column.is_null())
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            null |= np.asarray(pc.equal(pc.utf8_trim_whitespace(column), "").fill_null(True))
+        missing |= null
+    if missing.any():
+        table = table.filter(pa.array(~missing))
+    if table.num_rows == 0:
+        raise GraphembError(f"{path}: no row has a user, an item and a time.")
+    times = logs_mod.times_to_seconds(path, time_col, table.column(time_col))
+    bad = np.flatnonzero(~np.isfinite(times))
+    if len(bad):
+        raise GraphembError(f"{path}: column {time_col!r}: timestamp of row {bad[0] + 1} is not a "
+                            "number; use epoch seconds or ISO-8601 throughout.")
+    user_codes, user_values = logs_mod.factorize(table.column(user_col).cast(pa.string()))
+    user_ids = logs_mod.ids_as_given(user_values if not pa.types.is_integer(
+        table.column(user_col).type) else pc.cast(user_values, pa.int64()))
+    items = table.column(item_col).cast(pa.string())
+    return {"path": path, "table": table, "user_col": user_col, "item_col": item_col,
+            "time_col": time_col, "user_codes": user_codes, "user_ids": user_ids,
+            "items": items, "times": times, "dropped_missing": int(missing.sum())}
+
+
+def item_nodes(items: pa.ChunkedArray, node_ids: np.ndarray) -> np.ndarray:
+    """Node index of every event's item (-1 for items not in the graph), vectorised."""
+    import pandas as pd
+
+    codes, values = logs_mod.factorize(items)
+    index = pd.Index(np.asarray(node_ids).astype(str))
+    per_value = index.get_indexer(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
+    return per_value[codes].astype(np.int64)
+
+
+def mean_history_vectors(user_codes: np.ndarray, nodes: np.ndarray, vectors: np.ndarray,
+                         has_vector: np.ndarray, n_users: int,
+                         weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of the vectors of each user's events (a sparse matrix product).
+
+    Events whose item has no vector are skipped. Returns (user vectors float32, has_vector).
+    """
+    import scipy.sparse as sp
+
+    ok = nodes >= 0
+    ok[ok] = has_vector[nodes[ok]]
+    w = np.ones(len(nodes)) if weights is None else np.asarray(weights, dtype=np.float64)
+    m = sp.csr_matrix((w[ok], (user_codes[ok], nodes[ok])), shape=(n_users, len(vectors)))
+    total = np.asarray(m.sum(axis=1)).ravel()
+    sums = np.asarray(m @ vectors.astype(np.float64))
+    out = np.zeros((n_users, vectors.shape[1]), dtype=np.float32)
+    has = total > 0
+    out[has] = (sums[has] / total[has, None]).astype(np.float32)
+    return out, has
+
+
+def decay_weights(user_codes: np.ndarray, times: np.ndarray, half_life: float) -> np.ndarray:
+    """0.5 ** (age / half_life), age measured from each user's latest event."""
+    n_users = int(user_codes.max()) + 1 if len(user_codes) else 0
+    latest = np.full(n_users, -np.inf)
+    np.maximum.at(latest, user_codes, times)
+    return np.power(0.5, (latest[user_codes] - times) / half_life)
+
+
+def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=None,
+                 item_col=None, time_col=None, delimiter=None) -> dict:
+    """One vector per user: the (time-decayed) mean of the item vectors of their history.
+
+    Written as Parquet (user_id, vector fixed-size list<float32>, events) to ``output``
+    (default ``workdir/user_vectors.parquet``); the file remembers the log and the model so
+    that `recommend` can exclude seen items and refuse a stale file.
+    """
+    from .export import ids_to_arrow
+    from .pipeline import load_vectors
+
+    ws = Workspace(workdir)
+    ids, vectors, has_vector, _ = load_vectors(workdir)
+    hl = None if half_life in (None, "") else logs_mod.parse_duration(half_life)
+    if hl is not None and hl <= 0:
+        raise GraphembError("--half-life must be > 0, e.g. 7d.")
+    ev = read_events(logs, user_col=user_col, item_col=item_col, time_col=time_col,
+                     delimiter=delimiter)
+    nodes = item_nodes(ev["items"], ids)
+    n_users = len(ev["user_ids"])
+    weights = None if hl is None else decay_weights(ev["user_codes"], ev["times"], hl)
+    uvec, has = mean_history_vectors(ev["user_codes"], nodes, vectors, has_vector, n_users,
+                                     weights)
+    known = (nodes >= 0)
+    known[known] = has_vector[nodes[known]]
+    events = np.bincount(ev["user_codes"][known], minlength=n_users)
+    output = Path(output) if output else ws.root / USER_VECTORS_FILE
+    if not output.parent.exists():
+        raise GraphembError(f"{output.parent}: folder does not exist; create it or choose "
+                            "another output path.")
+    flat = pa.array(uvec[has].reshape(-1))
+    table = pa.table({"user_id": ids_to_arrow(ev["user_ids"][has]),
+                      "vector": pa.FixedSizeListArray.from_arrays(flat, uvec.shape[1]),
+                      "events": pa.array(events[has].astype(np.int64))})
+    meta = {"logs": str(Path(logs).resolve()), "user_col": ev["user_col"],
+            "item_col": ev["item_col"], "time_col": ev["time_col"], "delimiter": delimiter,
+            "half_life_seconds": hl, "workdir": str(ws.root.resolve()),
+            "model_manifest_sha": file_hash(ws.model / "manifest.json")}
+    table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
+    tmp = output.with_name(f".{output.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(output)
+    return {"output": str(output), "users": int(has.sum()),
+            "users_without_vector": int((~has).sum()), "events_used": int(known.sum()),
+            "events_without_vector": int((~known).sum()), "half_life_seconds": hl,
+            "dim": int(uvec.shape[1])}
+
+
+def recommend(user, *, workdir=None, k: int = 10, user_vectors_path=None, logs=None,
+              keep_seen: bool = False) -> dict:
+    """Top-k items for one user by cosine to the user's vector, leaving out items seen."""
+    from .pipeline import load_vectors
+
+    if k < 1:
+        raise GraphembError(f"-k must be at least 1 (got {k}).")
+    ws = Workspace(workdir)
+    path = Path(user_vectors_path) if user_vectors_path else ws.root / USER_VECTORS_FILE
+    if not path.exists():
+        raise GraphembError(f"{path}: not found; run `graphemb user-vectors LOGS` first.")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise GraphembError(f"{path}: unreadable ({exc}); rerun `graphemb user-vectors LOGS`.") \
+            from None
+    meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    ids, vectors, has_vector, _ = load_vectors(workdir)
+    if meta.get("model_manifest_sha") not in (None, file_hash(ws.model / "manifest.json")):
+        raise GraphembError(f"{path}: stale, the model was retrained after it was written; "
+                            "rerun `graphemb user-vectors LOGS`.")
+    users = np.asarray(pc.cast(table.column("user_id"), pa.string()).to_numpy(
+        zero_copy_only=False), dtype=object)
+    row = np.flatnonzero(users == str(user).strip())
+    if not len(row):
+        raise GraphembError(f"user {user!r} is not in {path}; check the id (users whose items "
+                            "all lack vectors are left out).")
+    vec = np.asarray(table.column("vector").chunk(0).flatten() if table.column(
+        "vector").num_chunks == 1 else table.column("vector").combine_chunks().flatten())
+    dim = vectors.shape[1]
+    uvec = vec.reshape(-1, dim)[row[0]]
+    seen = np.zeros(0, dtype=np.int64)
+    if not keep_seen:
+        logs = logs or meta.get("logs")
+        if not logs:
+            raise GraphembError("cannot tell which items the user has seen; give --logs FILE "
+                                "or --keep-seen.")
+        ev = read_events(logs, user_col=meta.get("user_col"), item_col=meta.get("item_col"),
+                         time_col=meta.get("time_col"), delimiter=meta.get("delimiter"))
+        uid = np.asarray(ev["user_ids"]).astype(str)
+        code = np.flatnonzero(uid == str(user).strip())
+        if len(code):
+            mine = ev["user_codes"] == code[0]
+            nodes = item_nodes(ev["items"].filter(pa.array(mine)), ids)
+            seen = np.unique(nodes[nodes >= 0])
+    base = normalize(vectors)
+    masked = (np.array([0, len(seen)]), seen)
+    idx, val = exact_search(normalize(uvec[None, :]), base, k, masked=masked, valid=has_vector)
+    keep = idx[0] >= 0
+    return {"user": str(user), "k": k, "items": [ids[j] for j in idx[0][keep]],
+            "scores": [float(s) for s in val[0][keep]], "seen_excluded": int(len(seen))}

@@ -1,0 +1,7 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path / "ws"

@@ -1,0 +1,153 @@
+"""build-graph: edges and weights against hand-computed examples."""
+import gzip
+
+import numpy as np
+import pytest
+
+import graphemb
+from graphemb.graph import csr_from_edges
+from graphemb.logs import parse_duration, sessionize
+
+from helpers import edges_of, write_csv
+
+# u1: a b b c | 2 h gap | a c        -> a>b, b>c, a>c   (the repeated b is not a transition)
+# u2: b at 23:50, c at 00:10 the next day (20 min: same session), a a day later -> b>c only
+#     (a gap of exactly one day has time-of-day 00:10 == 00:10; it must still split)
+# u3: one event only                  -> no edge, d is left out of the graph
+LOG = [
+    ("u1", "a", "2024-01-01T10:00:00"),
+    ("u1", "b", "2024-01-01T10:01:00"),
+    ("u1", "b", "2024-01-01T10:02:00"),
+    ("u1", "c", "2024-01-01T10:03:00"),
+    ("u1", "a", "2024-01-01T12:10:00"),
+    ("u1", "c", "2024-01-01T12:11:00"),
+    ("u2", "b", "2024-01-01T23:50:00"),
+    ("u2", "c", "2024-01-02T00:10:00"),
+    ("u2", "a", "2024-01-03T00:10:00"),
+    ("u3", "d", "2024-01-05T08:00:00"),
+]
+
+
+@pytest.fixture
+def log_csv(tmp_path):
+    rows = list(LOG)
+    rows.insert(3, rows.pop(0))  # file order must not matter: events are sorted by time
+    return write_csv(tmp_path / "log.csv", ["user_id", "item_id", "timestamp"], rows)
+
+
+def test_directed_edges_match_hand_computed(log_csv, workdir):
+    m = graphemb.build_graph(log_csv, workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("a", "b"): 1.0, ("b", "c"): 2.0, ("a", "c"): 1.0}
+    c = m["counts"]
+    assert c["events_read"] == 10
+    assert c["sessions"] == 5          # u1 x2, u2 x2, u3 x1
+    assert c["repeats_dropped"] == 1
+    assert c["transitions"] == 4
+    assert c["items_without_edges"] == 1
+    assert (c["nodes"], c["edges"]) == (3, 3)
+    # Nodes are numbered by descending event count; rows are sorted for binary search.
+    assert list(graph.node_counts) == sorted(graph.node_counts, reverse=True)
+    for v in range(graph.num_nodes):
+        row = graph.indices[graph.indptr[v]:graph.indptr[v + 1]]
+        assert np.all(np.diff(row) > 0)
+
+
+def test_undirected_sums_both_directions(log_csv, workdir):
+    graphemb.build_graph(log_csv, workdir=workdir, undirected=True)
+    graph, manifest = graphemb.load_graph(workdir)
+    expected = {("a", "b"): 1.0, ("b", "c"): 2.0, ("a", "c"): 1.0}
+    expected.update({(j, i): w for (i, j), w in expected.items()})
+    assert edges_of(graph) == expected
+    assert manifest["params"]["undirected"] is True
+
+
+def test_session_gap_is_in_total_seconds(log_csv, workdir):
+    # With a 3-day gap the u2 day-later event joins the session: c>a appears.
+    graphemb.build_graph(log_csv, workdir=workdir, session_gap="3d")
+    graph, _ = graphemb.load_graph(workdir)
+    e = edges_of(graph)
+    assert e[("c", "a")] == 2.0            # u1 c(10:03)->a(12:10) and u2 c->a
+    # With 30 s nothing is within a session except nothing: no edges at all -> clear error.
+    with pytest.raises(graphemb.GraphembError, match="no edges"):
+        graphemb.build_graph(log_csv, workdir=workdir, session_gap="30s")
+
+
+def test_epoch_seconds_weights_and_gzip(tmp_path, workdir):
+    rows = [("1", "10", 0, 1.0), ("1", "20", 60, 3.0), ("1", "10", 120, 0.5),
+            ("2", "10", 0, 2.0), ("2", "20", 30, 4.0)]
+    path = write_csv(tmp_path / "log.csv", ["user", "item", "ts", "w"], rows)
+    gz = tmp_path / "log.csv.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    graphemb.build_graph(gz, workdir=workdir, time_col="ts", weight_col="w")
+    graph, _ = graphemb.load_graph(workdir)
+    # A transition carries the weight of the event it leads to; integer ids stay integers.
+    assert edges_of(graph) == {(10, 20): 7.0, (20, 10): 0.5}
+    assert graph.node_ids.dtype == np.int64
+
+
+def test_string_ids_keep_their_form(tmp_path, workdir):
+    rows = [("u", "007", 1), ("u", "7", 2), ("u", "x y", 3)]
+    path = write_csv(tmp_path / "log.csv", ["user", "item", "timestamp"], rows)
+    graphemb.build_graph(path, workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert set(graph.node_ids) == {"007", "7", "x y"}
+
+
+def test_filters_min_item_count_and_max_user_events(tmp_path, workdir):
+    rows = [("u1", "a", 1), ("u1", "b", 2), ("u1", "c", 3),
+            ("u2", "a", 1), ("u2", "b", 2),
+            ("bot", "a", 1), ("bot", "b", 2), ("bot", "a", 3), ("bot", "b", 4), ("bot", "a", 5)]
+    path = write_csv(tmp_path / "log.csv", ["user", "item", "timestamp"], rows)
+    m = graphemb.build_graph(path, workdir=workdir, min_item_count=2, max_user_events=4)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("a", "b"): 2.0}
+    c = m["counts"]
+    assert c["dropped_overactive_users"] == 1 and c["dropped_overactive_user_events"] == 5
+    assert c["dropped_rare_item_events"] == 1
+
+
+def test_event_weights(tmp_path, workdir):
+    rows = [("u", "a", 1, "view"), ("u", "b", 2, "buy"), ("u", "c", 3, "hover"),
+            ("u", "a", 4, "view")]
+    path = write_csv(tmp_path / "log.csv", ["user", "item", "timestamp", "event"], rows)
+    m = graphemb.build_graph(path, workdir=workdir, event_col="event",
+                             event_weights="view=1,buy=5")
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("a", "b"): 5.0, ("b", "a"): 1.0}
+    assert m["counts"]["dropped_unlisted_event_types"] == 1
+
+
+def test_from_edges_with_and_without_header(tmp_path, workdir):
+    (tmp_path / "e.csv").write_text("src,dst,weight\na,b,2\nb,c,1\na,b,1\n")
+    graphemb.build_graph(from_edges=tmp_path / "e.csv", workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("a", "b"): 3.0, ("b", "c"): 1.0}
+    (tmp_path / "e.txt").write_text("1 2\n2 3\n3 3\n")
+    graphemb.build_graph(from_edges=tmp_path / "e.txt", workdir=workdir, undirected=True)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {(1, 2): 1.0, (2, 1): 1.0, (2, 3): 1.0, (3, 2): 1.0, (3, 3): 1.0}
+
+
+def test_csr_sums_duplicates_and_sorts_rows():
+    indptr, indices, weights = csr_from_edges(np.array([2, 0, 0, 2]), np.array([0, 2, 1, 0]),
+                                              np.array([1.0, 2.0, 3.0, 4.0]), 3, False)
+    assert indptr.tolist() == [0, 2, 2, 3]
+    assert indices.tolist() == [1, 2, 0]
+    assert weights.tolist() == [3.0, 2.0, 5.0]
+    assert indptr.dtype == np.int64 and indices.dtype == np.int32 and weights.dtype == np.float32
+
+
+def test_sessionize_pure_function():
+    user = np.array([0, 0, 0, 1, 1])
+    time = np.array([0.0, 10.0, 5000.0, 0.0, 1.0])
+    item = np.array([1, 2, 3, 2, 2])
+    src, dst, w, report = sessionize(user, time, item, np.ones(5), 1800.0)
+    assert list(zip(src, dst)) == [(1, 2)]
+    assert report == {"sessions": 3, "repeats_dropped": 1, "transitions": 1}
+
+
+@pytest.mark.parametrize("text,seconds", [("30m", 1800), ("2h", 7200), ("1d", 86400),
+                                          ("45", 45), ("1.5h", 5400)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds

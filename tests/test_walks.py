@@ -1,0 +1,188 @@
+"""Walk kernels: validity, exact first- and second-order distributions, reproducibility.
+
+Frequencies are compared with exact probabilities under a tolerance of Z standard errors of
+a binomial proportion, sqrt(p (1 - p) / n). With fixed seeds the tests are deterministic;
+Z = 5 keeps a correct sampler from failing by chance across the few hundred cells checked
+(two-sided P(|z| > 5) ~ 6e-7 per cell) while a wrong one (e.g. a return probability off by a
+few percent with n in the tens of thousands) is many standard errors away.
+"""
+import numpy as np
+import pytest
+
+from graphemb.graph import csr_from_edges
+from graphemb.walks import WalkSampler, build_alias_tables, set_workers
+
+from helpers import random_graph
+
+Z = 5.0
+
+
+def exact_next(indptr, indices, weights, t, v, p, q):
+    """Exact node2vec distribution of the step after t -> v, as {x: probability}."""
+    nbrs_t = set(indices[indptr[t]:indptr[t + 1]].tolist())
+    mass = {}
+    for e in range(indptr[v], indptr[v + 1]):
+        x = int(indices[e])
+        alpha = 1 / p if x == t else (1.0 if x in nbrs_t else 1 / q)
+        mass[x] = mass.get(x, 0.0) + weights[e] * alpha
+    total = sum(mass.values())
+    return {x: m / total for x, m in mass.items()}
+
+
+def triple_counts(walks):
+    a, b, c = walks[:, :-2].ravel(), walks[:, 1:-1].ravel(), walks[:, 2:].ravel()
+    ok = c >= 0
+    return a[ok], b[ok], c[ok]
+
+
+def assert_second_order(indptr, indices, weights, walks, p, q, min_visits=2000):
+    t_, v_, x_ = triple_counts(walks)
+    keys = (t_.astype(np.int64) << 32) | v_.astype(np.int64)
+    uniq, inverse, visits = np.unique(keys, return_inverse=True, return_counts=True)
+    checked = 0
+    for k, (key, n) in enumerate(zip(uniq, visits)):
+        if n < min_visits:
+            continue
+        t, v = int(key >> 32), int(key & 0xFFFFFFFF)
+        expected = exact_next(indptr, indices, weights, t, v, p, q)
+        seen = x_[inverse == k]
+        for x, prob in expected.items():
+            freq = np.count_nonzero(seen == x) / n
+            tol = Z * np.sqrt(prob * (1 - prob) / n) + 1e-12
+            assert abs(freq - prob) <= tol, (t, v, x, freq, prob, n)
+        assert set(np.unique(seen).tolist()) <= set(expected)
+        checked += 1
+    assert checked >= 5, "too few (t, v) states were visited often enough to test"
+    return checked
+
+
+def walks_from(csr, starts, length, p, q, seed=7):
+    sampler = WalkSampler(*csr)
+    return sampler.walks(np.asarray(starts), 0, length, p, q, seed)
+
+
+def test_alias_tables_reproduce_weights():
+    weights = np.array([1, 2, 3, 4, 5, 0.5, 7], dtype=np.float32)
+    indptr = np.array([0, 4, 4, 7])
+    prob, alias = build_alias_tables(indptr, weights)
+    for v in (0, 2):
+        start, end = indptr[v], indptr[v + 1]
+        deg = end - start
+        implied = np.zeros(deg)
+        for k in range(deg):
+            implied[k] += prob[start + k] / deg
+            implied[alias[start + k]] += (1 - prob[start + k]) / deg
+        w = weights[start:end]
+        np.testing.assert_allclose(implied, w / w.sum(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("p,q", [(1, 1), (0.5, 2), (2, 0.5)])
+def test_every_step_is_an_edge(p, q):
+    csr = random_graph(200, 1500, seed=1, directed=True)
+    indptr, indices, _ = csr
+    walks = walks_from(csr, np.flatnonzero(np.diff(indptr) > 0), 40, p, q)
+    edges = set()
+    for v in range(len(indptr) - 1):
+        edges.update((v, int(x)) for x in indices[indptr[v]:indptr[v + 1]])
+    a, b = walks[:, :-1].ravel(), walks[:, 1:].ravel()
+    ok = b >= 0
+    assert all((int(x), int(y)) in edges for x, y in zip(a[ok], b[ok]))
+    # Padding only after a dead end: once -1, always -1, and the node before has no out-edge.
+    pad = walks < 0
+    assert np.all(pad[:, 1:] >= pad[:, :-1])
+    first_pad = np.argmax(pad, axis=1)
+    rows = np.flatnonzero(pad.any(axis=1))
+    last = walks[rows, first_pad[rows] - 1]
+    assert np.all(np.diff(indptr)[last] == 0)
+
+
+def test_first_order_frequencies_match_weights():
+    src = np.array([0, 0, 0, 0, 1, 2, 3, 4])
+    dst = np.array([1, 2, 3, 4, 0, 0, 0, 0])
+    w = np.array([1.0, 2.0, 3.0, 10.0, 1, 1, 1, 1])
+    csr = csr_from_edges(src, dst, w, 5, undirected=False)
+    walks = walks_from(csr, np.zeros(20000, dtype=np.int32), 21, 1, 1)
+    # Every other step leaves node 0.
+    a, b = walks[:, :-1].ravel(), walks[:, 1:].ravel()
+    out = b[a == 0]
+    n = len(out)
+    for x, weight in zip([1, 2, 3, 4], [1, 2, 3, 10]):
+        prob = weight / 16
+        assert abs(np.count_nonzero(out == x) / n - prob) <= Z * np.sqrt(prob * (1 - prob) / n)
+
+
+# Small weighted undirected graph with triangles (so 1/p, 1 and 1/q all occur).
+def _triangles():
+    src = np.array([0, 0, 0, 1, 1, 2, 3, 3, 4, 5, 2])
+    dst = np.array([1, 2, 3, 2, 4, 3, 4, 5, 5, 0, 5])
+    w = np.array([1.0, 2.0, 1.5, 1.0, 3.0, 0.5, 1.0, 2.0, 1.0, 1.0, 4.0])
+    return csr_from_edges(src, dst, w, 6, undirected=True)
+
+
+@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5), (0.25, 0.5), (3.0, 4.0), (0.1, 1.0),
+                                 (1.0, 0.2)])
+def test_node2vec_second_order_exact_weighted(p, q):
+    csr = _triangles()
+    walks = walks_from(csr, np.repeat(np.arange(6), 2000), 80, p, q)
+    assert_second_order(*csr, walks, p, q)
+
+
+@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5)])
+def test_node2vec_second_order_exact_directed(p, q):
+    csr = random_graph(12, 60, seed=3, directed=True)
+    indptr = csr[0]
+    starts = np.repeat(np.flatnonzero(np.diff(indptr) > 0), 2000)
+    walks = walks_from(csr, starts, 60, p, q)
+    assert_second_order(*csr, walks, p, q, min_visits=3000)
+
+
+@pytest.mark.parametrize("p,q", [(0.25, 4.0), (4.0, 0.25)])
+def test_node2vec_second_order_exact_hub(p, q):
+    # A hub joined to 300 leaves, some leaves linked in a ring: the hub's rows are long,
+    # the return jump (1/p dominant) and the neighbour search in long rows are exercised.
+    leaves = np.arange(1, 301)
+    src = np.concatenate([np.zeros(300, dtype=int), leaves[:-1]])
+    dst = np.concatenate([leaves, leaves[1:]])
+    rng = np.random.default_rng(5)
+    w = rng.uniform(0.5, 2.0, len(src))
+    csr = csr_from_edges(src, dst, w, 301, undirected=True)
+    walks = walks_from(csr, np.repeat(np.arange(1, 11), 3000), 50, p, q)
+    checked = assert_second_order(*csr, walks, p, q, min_visits=2000)
+    assert checked >= 10
+
+
+def test_return_fraction_matches_exact():
+    # Aggregate check of the statistic the benchmark reports: share of steps back to t.
+    csr = random_graph(300, 3000, seed=11)
+    indptr, indices, weights = csr
+    p, q = 0.5, 2.0
+    walks = walks_from(csr, np.repeat(np.arange(300), 30), 40, p, q)
+    t_, v_, x_ = triple_counts(walks)
+    observed = np.mean(x_ == t_)
+    exact = np.mean([exact_next(indptr, indices, weights, int(t), int(v), p, q).get(int(t), 0.0)
+                     for t, v in zip(t_[:20000], v_[:20000])])
+    n = len(x_)
+    assert abs(observed - exact) < Z * np.sqrt(exact * (1 - exact) / n) + 0.005
+
+
+@pytest.mark.parametrize("p,q", [(1, 1), (0.5, 2)])
+def test_same_seed_same_walks_any_workers(p, q):
+    csr = random_graph(500, 5000, seed=2)
+    starts = np.arange(500)
+    set_workers(1)
+    one = walks_from(csr, starts, 30, p, q, seed=42)
+    set_workers(2)
+    two = walks_from(csr, starts, 30, p, q, seed=42)
+    np.testing.assert_array_equal(one, two)
+    other = walks_from(csr, starts, 30, p, q, seed=43)
+    assert not np.array_equal(one, other)
+
+
+def test_walk_rows_do_not_depend_on_batching():
+    csr = random_graph(100, 800, seed=4)
+    sampler = WalkSampler(*csr)
+    starts = np.arange(100, dtype=np.int32)
+    whole = sampler.walks(starts, 0, 20, 0.5, 2.0, seed=9)
+    parts = np.vstack([sampler.walks(starts[:37], 0, 20, 0.5, 2.0, seed=9),
+                       sampler.walks(starts[37:], 37, 20, 0.5, 2.0, seed=9)])
+    np.testing.assert_array_equal(whole, parts)
