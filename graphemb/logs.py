@@ -18,6 +18,7 @@ from .errors import GraphembError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NL = b"\n"
 _CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
 
 
@@ -65,12 +66,35 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
             sep = delimiter or ("\t" if fmt == "tsv" else ",")
             header = _read_header(path, sep)
             _check_columns(path, header, columns)
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(block_size=1 << 24),
-                parse_options=pacsv.ParseOptions(delimiter=sep),
-                convert_options=pacsv.ConvertOptions(include_columns=columns),
-            )
+            bad_rows = []
+
+            def on_bad_row(row):
+                bad_rows.append(row)
+                return "error"
+
+            try:
+                table = pacsv.read_csv(
+                    path,
+                    read_options=pacsv.ReadOptions(block_size=1 << 24),
+                    parse_options=pacsv.ParseOptions(delimiter=sep,
+                                                     invalid_row_handler=on_bad_row),
+                    convert_options=pacsv.ConvertOptions(include_columns=columns),
+                )
+            except pa.ArrowInvalid:
+                if bad_rows:
+                    row = bad_rows[0]
+                    if row.number is None:  # threaded reads do not know line numbers: ask again
+                        row = _first_bad_row(path, sep, columns) or row
+                    where = f"line {row.number}" if row.number is not None else "a row"
+                    raise GraphembError(
+                        f"{path}: {where} has {row.actual_columns} fields where the header has "
+                        f"{row.expected_columns}; fix the row or quote fields that hold "
+                        f"{sep!r}.") from None
+                raise
+            for name in table.column_names:
+                if pa.types.is_binary(table.column(name).type):
+                    raise GraphembError(f"{path}: {_non_utf8_where(path)} is not UTF-8 text "
+                                        f"(column {name!r}); save the file as UTF-8.")
     except GraphembError:
         raise
     except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
@@ -78,6 +102,40 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
     if table.num_rows == 0:
         raise GraphembError(f"{path}: has a header but no rows; give a {what} with data.")
     return table
+
+
+def _first_bad_row(path: Path, sep: str, columns: list[str]):
+    found = []
+
+    def handler(row):
+        found.append(row)
+        return "error"
+
+    try:
+        pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=False),
+                       parse_options=pacsv.ParseOptions(delimiter=sep, invalid_row_handler=handler),
+                       convert_options=pacsv.ConvertOptions(include_columns=columns))
+    except pa.ArrowInvalid:
+        pass
+    return found[0] if found else None
+
+
+def _non_utf8_where(path: Path) -> str:
+    """'line N' of the first bytes that are not UTF-8 (the error path only; reads in blocks)."""
+    import codecs
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with opener(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return f"line {line + block.count(_NL, 0, exc.start)}"
+            line += block.count(_NL)
+    return "a line"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -66,7 +66,8 @@ class Workspace:
         On any exception the temporary folder is removed and the old artifact stays.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{stage}.tmp-", dir=self.root))
+        self._remove_orphans(stage)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{stage}.tmp-{os.getpid()}-", dir=self.root))
         try:
             yield tmp
         except BaseException:
@@ -81,6 +82,27 @@ class Workspace:
         os.replace(tmp, final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+    def _remove_orphans(self, stage: str) -> None:
+        """Delete temporary folders left by a process of this stage that died mid-write."""
+        for path in self.root.glob(f".{stage}.tmp-*"):
+            try:
+                pid = int(path.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if not _alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def file_hash(path: Path) -> str:

@@ -1,0 +1,221 @@
+"""The bad-input matrix: each case gives one line naming the file and the line or column
+(or a documented, counted skip), a non-zero exit where the input is unusable, no traceback,
+and no new or half-written artifact."""
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+import graphemb
+from graphemb.cli import main
+
+GOOD = "user_id,item_id,timestamp\nu1,a,1\nu1,b,2\nu1,c,3\nu2,a,1\nu2,c,2\n"
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+def _parquet(path, table):
+    pq.write_table(table, path)
+    return path
+
+
+# (name, file name, content builder, extra args, expected words in the one-line error)
+def _cases(tmp):
+    gz_ok = gzip.compress(GOOD.encode() * 50)
+    cases = [
+        ("empty file", "log.csv", "", [], ["log.csv", "empty"]),
+        ("header only", "log.csv", "user_id,item_id,timestamp\n", [], ["log.csv", "no rows"]),
+        ("no item column", "log.csv", "user_id,thing,timestamp\nu,a,1\n", [],
+         ["log.csv", "item", "--item-col"]),
+        ("misnamed column", "log.csv", GOOD, ["--time-col", "when"],
+         ["log.csv", "'when' not found"]),
+        ("unparseable timestamp", "log.csv",
+         "user_id,item_id,timestamp\nu,a,2024-01-01T00:00:00\nu,b,yesterday\n", [],
+         ["log.csv", "line 3", "timestamp", "yesterday"]),
+        ("mixed timestamp formats", "log.csv",
+         "user_id,item_id,timestamp\nu,a,2024-01-01T00:00:00\nu,b,2024-01-01T00:01:00\n"
+         "u,c,1704067300\n", [], ["log.csv", "line 4", "1704067300"]),
+        ("negative weight", "log.csv", "user_id,item_id,timestamp,w\nu,a,1,1\nu,b,2,-3\n",
+         ["--weight-col", "w"], ["log.csv", "line 3", "'w'"]),
+        ("NaN weight", "log.csv", "user_id,item_id,timestamp,w\nu,a,1,1\nu,b,2,1\nu,c,3,nan\n",
+         ["--weight-col", "w"], ["log.csv", "line 4", "'w'"]),
+        ("non-numeric weight", "log.csv", "user_id,item_id,timestamp,w\nu,a,1,x\nu,b,2,1\n",
+         ["--weight-col", "w"], ["log.csv", "'w'", "not numeric"]),
+        ("non-UTF-8 bytes", "log.csv",
+         b"user_id,item_id,timestamp\nu,a,1\nu,caf\xe9,2\nu,b,3\n", [],
+         ["log.csv", "line 3", "UTF-8"]),
+        ("binary garbage", "log.csv", bytes(np.random.default_rng(0).integers(0, 256, 4000,
+                                                                              dtype=np.uint8)),
+         [], ["log.csv"]),
+        ("truncated gzip", "log.csv.gz", gz_ok[: len(gz_ok) // 2], [], ["log.csv.gz"]),
+        ("ragged row", "log.csv", "user_id,item_id,timestamp\nu,a,1\nu,b\nu,c,3\n", [],
+         ["log.csv", "line 3"]),
+        ("parquet wrong column types", "log.parquet",
+         pa.table({"user_id": ["u", "u"], "item_id": ["a", "b"], "timestamp": [True, False]}),
+         [], ["log.parquet", "'timestamp'"]),
+        ("not parquet at all", "log.parquet", b"PAR1 this is not parquet", [],
+         ["log.parquet"]),
+        ("every user one event", "log.csv", "user_id,item_id,timestamp\nu1,a,1\nu2,b,1\n", [],
+         ["log.csv", "no edges"]),
+        ("missing file", None, None, [], ["nothing.csv", "no such file"]),
+        ("a folder", "adir", "DIR", [], ["adir", "folder"]),
+        ("bad session gap", "log.csv", GOOD, ["--session-gap", "soon"], ["duration", "soon"]),
+        ("bad event weights", "log.csv", GOOD + "", ["--event-col", "item_id",
+                                                     "--event-weights", "a=x"],
+         ["--event-weights"]),
+    ]
+    return cases
+
+
+CASE_NAMES = [c[0] for c in _cases(None)]
+
+
+def _materialise(tmp_path, name):
+    case = next(c for c in _cases(tmp_path) if c[0] == name)
+    _, fname, content, args, words = case
+    if fname is None:
+        return tmp_path / "nothing.csv", args, words
+    path = tmp_path / fname
+    if content == "DIR":
+        path.mkdir()
+    elif isinstance(content, pa.Table):
+        _parquet(path, content)
+    else:
+        _write(path, content)
+    return path, args, words
+
+
+@pytest.fixture
+def good_workspace(tmp_path):
+    ws = tmp_path / "ws"
+    log = _write(tmp_path / "good.csv", GOOD)
+    r = CliRunner().invoke(main, ["--workdir", str(ws), "build-graph", str(log)])
+    assert r.exit_code == 0, r.output
+    return ws
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_bad_log(name, tmp_path, good_workspace):
+    path, args, words = _materialise(tmp_path, name)
+    before = (good_workspace / "graph" / "manifest.json").read_bytes()
+    r = CliRunner().invoke(main, ["--workdir", str(good_workspace), "build-graph", str(path),
+                                  *args])
+    assert r.exit_code != 0
+    message = r.output.strip()
+    assert message.startswith("Error: ") or message.startswith("Usage:"), message
+    assert "Traceback" not in r.output and "internal error" not in r.output, message
+    if message.startswith("Error: "):
+        assert message.count("\n") == 0, message
+    for word in words:
+        assert word in message, (word, message)
+    # The previous good graph is untouched and nothing else was left behind.
+    assert (good_workspace / "graph" / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in good_workspace.iterdir()) == ["graph"]
+
+
+def test_odd_but_valid_ids_survive(tmp_path):
+    big = 2**62 + 12345
+    text = ('user_id,item_id,timestamp\n'
+            'u,"a,b",1\nu,"say ""hi""",2\nu, spaced id ,3\nu,café ☕,4\n')
+    log = _write(tmp_path / "log.csv", text)
+    graphemb.build_graph(log, workdir=tmp_path / "ws")
+    graph, _ = graphemb.load_graph(tmp_path / "ws")
+    assert set(graph.node_ids) == {"a,b", 'say "hi"', " spaced id ", "café ☕"}
+    log2 = _write(tmp_path / "log2.csv",
+                  f"user_id,item_id,timestamp\nu,{big},1\nu,{big + 1},2\n")
+    graphemb.build_graph(log2, workdir=tmp_path / "ws2")
+    graph, _ = graphemb.load_graph(tmp_path / "ws2")
+    assert graph.node_ids.dtype == np.int64 and set(graph.node_ids) == {big, big + 1}
+
+
+def test_skips_are_counted_not_lost(tmp_path):
+    log = _write(tmp_path / "log.csv", "user_id,item_id,timestamp\nu,a,1\n,b,2\nu,,3\nu,c,4\n"
+                 "v,z,9\n")
+    m = graphemb.build_graph(log, workdir=tmp_path / "ws")
+    c = m["counts"]
+    assert c["events_read"] == 5 and c["dropped_missing_values"] == 2
+    assert c["items_without_edges"] == 1   # z: one event, no transition: reported
+    r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "ws2"), "build-graph", str(log)])
+    assert "dropped missing values  2" in r.output and "items without edges     1" in r.output
+
+
+@pytest.mark.parametrize("args,words", [
+    (["walk", "--p", "0"], ["--p", "> 0"]),
+    (["walk", "--q", "-1"], ["--q", "> 0"]),
+    (["walk", "--walk-length", "0"], ["--walk-length"]),
+    (["walk", "--num-walks", "0"], ["--num-walks"]),
+    (["train", "--dim", "0"], ["--dim"]),
+    (["export", "out.xyz"], ["out.xyz", "--format"]),
+])
+def test_bad_options(args, words, good_workspace, tmp_path):
+    os.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["--workdir", str(good_workspace)] + args)
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    for word in words:
+        assert word in r.output
+
+
+def test_workspace_from_another_version(good_workspace):
+    path = good_workspace / "graph" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = 999
+    manifest["graphemb_version"] = "9.9.9"
+    path.write_text(json.dumps(manifest))
+    r = CliRunner().invoke(main, ["--workdir", str(good_workspace), "walk"])
+    assert r.exit_code == 1 and "9.9.9" in r.output and "graphemb build-graph" in r.output
+
+
+def test_stale_artifact(good_workspace, tmp_path):
+    ws = str(good_workspace)
+    assert CliRunner().invoke(main, ["--workdir", ws, "walk", "--num-walks", "2"]).exit_code == 0
+    log = _write(tmp_path / "other.csv", GOOD.replace("u2,c,2", "u2,b,2"))
+    assert CliRunner().invoke(main, ["--workdir", ws, "build-graph", str(log)]).exit_code == 0
+    r = CliRunner().invoke(main, ["--workdir", ws, "train", "--dim", "4"])
+    assert r.exit_code == 1 and "stale" in r.output and "graphemb walk" in r.output
+
+
+def test_stage_killed_half_way_keeps_previous_artifact(tmp_path):
+    """Kill a walk stage while it writes; the old walks stay readable and a rerun works."""
+    from helpers import random_graph
+
+    indptr, indices, weights = random_graph(20000, 400000, seed=1)
+    src = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    edges = tmp_path / "edges.csv"
+    edges.write_text("src,dst,weight\n" + "\n".join(
+        f"{a},{b},{w:.3f}" for a, b, w in zip(src[::2], indices[::2], weights[::2])) + "\n")
+    ws = tmp_path / "ws"
+    graphemb.build_graph(from_edges=edges, workdir=ws)
+    graphemb.walk(workdir=ws, num_walks=1, walk_length=5)
+    before = (ws / "walks" / "manifest.json").read_bytes()
+    cmd = [sys.executable, "-m", "graphemb", "--workdir", str(ws), "--quiet", "walk",
+           "--num-walks", "200", "--walk-length", "200", "--p", "0.5", "--q", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(".walks.tmp")
+                                             for p in ws.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (ws / "walks" / "manifest.json").read_bytes() == before
+    walks, _ = graphemb.load_walks(ws)
+    assert walks.shape[1] == 5
+    # The rerun succeeds and clears the dead process's temporary folder.
+    graphemb.walk(workdir=ws, num_walks=1, walk_length=6)
+    assert graphemb.load_walks(ws)[0].shape[1] == 6
+    assert not any(p.name.startswith(".walks.tmp") for p in ws.iterdir())
