@@ -182,27 +182,36 @@ def build_graph_cmd(ctx, logs, **kw):
 Examples:
   graphemb walk                      # weighted DeepWalk
   graphemb walk --p 0.5 --q 2        # node2vec
+  graphemb walk --shard 2/4          # the 2nd quarter of the walks (for N machines)
 """)
 @walk_options
+@click.option("--shard", help="Walk only shard i of N (i/N, 1-based) into walks-shard-i-of-N/.")
 @click.pass_context
-def walk_cmd(ctx, **kw):
+def walk_cmd(ctx, shard, **kw):
     """Random walks on the graph: DeepWalk (p = q = 1) or node2vec."""
-    m = pipeline.walk(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], **_walk_kwargs(kw))
+    m = pipeline.walk(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], shard=shard,
+                      **_walk_kwargs(kw))
     c, t = m["counts"], m["timings"]
+    folder = "walks" if not shard else "walks-shard-{}-of-{}".format(*m["params"]["shard"])
     _say(ctx, f"{c['walks']:,} walks, {c['steps']:,} steps in {t['walk_seconds']:.2f}s "
-              f"({t['steps_per_second'] / 1e6:.2f} M steps/s); wrote {ctx.obj['workdir']}/walks/")
+              f"({t['steps_per_second'] / 1e6:.2f} M steps/s); wrote "
+              f"{ctx.obj['workdir']}/{folder}/")
 
 
 @main.command("train", epilog="""\b
 Examples:
   graphemb train
   graphemb train --dim 64 --window 10 --epochs 3
+  graphemb train --walks a/walks-shard-1-of-2 --walks b/walks-shard-2-of-2
 """)
 @train_options
+@click.option("--walks", "walk_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Walk folder(s) to train on (repeat for shards); default: the workspace's.")
 @click.pass_context
-def train_cmd(ctx, **kw):
+def train_cmd(ctx, walk_dirs, **kw):
     """Train word2vec on the walks."""
-    m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], **_train_kwargs(kw))
+    m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
+                       walk_dirs=walk_dirs or None, **_train_kwargs(kw))
     c = m["counts"]
     _say(ctx, f"{c['vectors']:,} vectors of dim {m['params']['dim']} in "
               f"{m['timings']['total_seconds']:.1f}s; wrote {ctx.obj['workdir']}/model/")
@@ -251,6 +260,239 @@ def run_cmd(ctx, logs, output, **kw):
               f"{r['model']['counts']['vectors']:,}")
     if output:
         _say(ctx, f"wrote {output}")
+
+
+# --- Using the vectors: evaluate, similar, user-vectors, recommend -----------------------------
+
+def _given(ctx, values: dict) -> dict:
+    """Only the options typed on the command line (the rest come from the workspace)."""
+    from click.core import ParameterSource
+
+    defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    return {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in defaults}
+
+
+def _options_given(ctx, kw):
+    w = _walk_kwargs(kw)
+    t = _train_kwargs(kw, seed=w["seed"], workers=w["workers"])
+    t_src = {k: v for k, v in t.items() if k not in ("seed", "workers")}
+    t_given = _given(ctx, t_src)
+    w_given = _given(ctx, w)
+    for k in ("seed", "workers"):
+        if k in w_given:
+            t_given[k] = w_given[k]
+    return w_given, t_given
+
+
+def _eval_output(ctx, task, output, result):
+    from .evaluate import write_json
+    from .workspace import Workspace
+
+    path = output or Workspace(ctx.obj["workdir"]).root / "eval" / f"{task}.json"
+    write_json(path, result)
+    _say(ctx, f"wrote {path}")
+
+
+@main.group("evaluate", cls=_Group, epilog="""\b
+Examples:
+  graphemb evaluate link-prediction
+  graphemb evaluate node-classification --labels labels.csv
+  graphemb --workdir ppi evaluate node-classification --labels Homo_sapiens.mat --p 4 --q 1
+  graphemb evaluate next-item examples/movielens/ratings.csv
+""")
+def evaluate_group():
+    """Measure the vectors: link prediction, node classification, next-item recall.
+
+    Walk and train options not given are taken from the workspace (walks/ and model/
+    manifests), else the defaults. Results are printed and written as JSON to
+    WORKDIR/eval/TASK.json.
+    """
+
+
+@evaluate_group.command("link-prediction")
+@click.option("--test-fraction", default=1 / 3, show_default="1/3", type=float,
+              help="Share of the edges held out (no node loses its last edge).")
+@walk_options
+@functools.partial(train_options, shared_seed=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="JSON file (default: WORKDIR/eval/link-prediction.json).")
+@click.pass_context
+def evaluate_link_prediction_cmd(ctx, test_fraction, output, **kw):
+    """Hold out edges, retrain on the rest, AUC of dot, cosine and Hadamard + logistic
+    regression against as many non-edges (node2vec protocol)."""
+    from . import evaluate
+
+    w, t = _options_given(ctx, kw)
+    r = evaluate.link_prediction(workdir=ctx.obj["workdir"], test_fraction=test_fraction,
+                                 seed=w.get("seed", 0), walk_options=w, train_options=t,
+                                 quiet=ctx.obj["quiet"])
+    c = r["counts"]
+    click.echo(f"link prediction: {c['test_edges']:,} held-out edges of "
+               f"{c['undirected_edges']:,}, as many non-edges")
+    click.echo(evaluate.link_prediction_table(r))
+    _eval_output(ctx, "link-prediction", output, r)
+
+
+@evaluate_group.command("node-classification")
+@click.option("--labels", required=True, type=click.Path(dir_okay=False),
+              help="node,label rows (several per node allowed), or a .mat file with `network` "
+                   "and `group` (the graph is then taken from the file).")
+@click.option("--ratios", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", show_default=True,
+              help="Train ratios, comma separated.")
+@click.option("--repeats", default=10, show_default=True, type=int,
+              help="Random splits averaged per ratio.")
+@walk_options
+@functools.partial(train_options, shared_seed=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="JSON file (default: WORKDIR/eval/node-classification.json).")
+@click.pass_context
+def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw):
+    """One-vs-rest logistic regression on the vectors; Micro/Macro-F1 per train ratio."""
+    from . import evaluate
+
+    try:
+        ratio_list = [float(x) for x in ratios.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter("write ratios like 0.1,0.5,0.9", param_hint="--ratios") \
+            from None
+    if not ratio_list or not all(0 < x < 1 for x in ratio_list):
+        raise click.BadParameter("each ratio must be between 0 and 1", param_hint="--ratios")
+    if repeats < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--repeats")
+    w, t = _options_given(ctx, kw)
+    r = evaluate.node_classification(labels, workdir=ctx.obj["workdir"], ratios=ratio_list,
+                                     repeats=repeats, seed=w.get("seed", 0), walk_options=w,
+                                     train_options=t, quiet=ctx.obj["quiet"])
+    c = r["counts"]
+    click.echo(f"node classification: {c['labelled_nodes']:,} nodes, {c['labels']} labels, "
+               f"{repeats} splits per ratio")
+    click.echo(evaluate.node_classification_table(r))
+    _eval_output(ctx, "node-classification", output, r)
+
+
+@evaluate_group.command("next-item")
+@click.argument("logs", required=False, type=click.Path(dir_okay=False))
+@click.option("--holdout", default=1, show_default=True, type=int,
+              help="Last events held out per user.")
+@click.option("--exclude-history", is_flag=True,
+              help="Never rank items the user already had (for all methods).")
+@graph_options
+@walk_options
+@functools.partial(train_options, shared_seed=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="JSON file (default: WORKDIR/eval/next-item.json).")
+@click.pass_context
+def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, output, **kw):
+    """Hold out each user's last event, build/walk/train on the rest, rank the whole catalogue
+    (HitRate, Recall@10/20/50, MRR) against a most-popular baseline.
+
+    LOGS defaults to the log the workspace graph was built from.
+    """
+    from . import evaluate
+
+    g = _graph_kwargs(kw)
+    if g.pop("from_edges"):
+        raise click.UsageError("next-item needs a behaviour log, not an edge list.")
+    g = _given(ctx, g)
+    w, t = _options_given(ctx, kw)
+    r = evaluate.next_item(logs, workdir=ctx.obj["workdir"], holdout=holdout,
+                           exclude_history=exclude_history, graph_options=g, walk_options=w,
+                           train_options=t, quiet=ctx.obj["quiet"])
+    c = r["counts"]
+    click.echo(f"next item: {c['test_users']:,} users, catalogue of {c['catalogue']:,} items "
+               f"({c['catalogue_with_vector']:,} with a vector)")
+    click.echo(evaluate.next_item_table(r))
+    _eval_output(ctx, "next-item", output, r)
+
+
+@main.command("similar", epilog="""\b
+Examples:
+  graphemb similar 318 -k 5
+  graphemb similar --items-file items.txt
+  graphemb similar 318 --index lsh --tables 16 --bits 12
+""")
+@click.argument("items", nargs=-1)
+@click.option("-k", "k", default=10, show_default=True, type=int, help="Neighbours per item.")
+@click.option("--items-file", type=click.Path(dir_okay=False),
+              help="One item id per line (first column of a CSV).")
+@click.option("--index", type=click.Choice(["exact", "lsh"]), default="exact", show_default=True,
+              help="Exact blocked search, or a random-projection LSH index (with its recall).")
+@click.option("--tables", default=16, show_default=True, type=int,
+              help="LSH hash tables (OR: more finds more).")
+@click.option("--bits", default=12, show_default=True, type=int,
+              help="LSH bits per table (AND: more makes buckets smaller).")
+@click.option("--probes", default=0, show_default=True, type=int,
+              help="LSH multi-probe: also visit buckets one uncertain bit away.")
+@click.pass_context
+def similar_cmd(ctx, items, k, items_file, index, tables, bits, probes):
+    """Most similar items by cosine, with scores."""
+    from .neighbors import read_items_file, similar
+
+    items = list(items) + (read_items_file(items_file) if items_file else [])
+    if not items:
+        raise click.UsageError("give ITEM ids or --items-file FILE.")
+    r = similar(items, workdir=ctx.obj["workdir"], k=k, index=index, tables=tables, bits=bits,
+                probes=probes)
+    click.echo("query\trank\titem\tscore")
+    for q, nb, sc in zip(r["items"], r["neighbors"], r["scores"]):
+        for rank, (item, score) in enumerate(zip(nb, sc), 1):
+            click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}")
+    if index == "lsh":
+        _say(ctx, f"lsh ({tables} tables x {bits} bits, {probes} probes): recall@{k} "
+                  f"{r['recall_at_k']:.3f} vs exact, {r['mean_candidates']:.0f} candidates per "
+                  f"query, query {r['query_seconds'] * 1e3:.1f} ms vs exact "
+                  f"{r['exact_seconds'] * 1e3:.1f} ms ({r['speedup']:.1f}x), build "
+                  f"{r['build_seconds']:.2f}s")
+
+
+@main.command("user-vectors", epilog="""\b
+Examples:
+  graphemb user-vectors examples/movielens/ratings.csv
+  graphemb user-vectors logs.csv --half-life 7d -o users.parquet
+""")
+@click.argument("logs", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Parquet file (default: WORKDIR/user_vectors.parquet).")
+@click.option("--half-life", help="Exponential time decay from the user's latest event, e.g. 7d.")
+@click.option("--user-col", help="User column (default: guessed).")
+@click.option("--item-col", help="Item column (default: guessed).")
+@click.option("--time-col", help="Time column (default: guessed).")
+@click.option("--delimiter", help="Field separator (default: by file name).")
+@click.pass_context
+def user_vectors_cmd(ctx, logs, output, half_life, user_col, item_col, time_col, delimiter):
+    """A vector per user: the mean of the item vectors of their history."""
+    from .neighbors import user_vectors
+
+    r = user_vectors(logs, output, workdir=ctx.obj["workdir"], half_life=half_life,
+                     user_col=user_col, item_col=item_col, time_col=time_col,
+                     delimiter=delimiter)
+    _say(ctx, f"wrote {r['users']:,} user vectors of dim {r['dim']} to {r['output']} "
+              f"({r['events_used']:,} events; {r['events_without_vector']:,} events on items "
+              f"without a vector skipped; {r['users_without_vector']:,} users left out)")
+
+
+@main.command("recommend", epilog="""\b
+Examples:
+  graphemb recommend 42 -k 10
+  graphemb recommend 42 --user-vectors users.parquet --keep-seen
+""")
+@click.argument("user")
+@click.option("-k", "k", default=10, show_default=True, type=int)
+@click.option("--user-vectors", "user_vectors_path", type=click.Path(dir_okay=False),
+              help="Default: WORKDIR/user_vectors.parquet.")
+@click.option("--logs", type=click.Path(dir_okay=False),
+              help="Log of seen items (default: the one user-vectors read).")
+@click.option("--keep-seen", is_flag=True, help="Also rank items the user has seen.")
+@click.pass_context
+def recommend_cmd(ctx, user, k, user_vectors_path, logs, keep_seen):
+    """Top-k items for USER by cosine to the user vector, items seen left out."""
+    from .neighbors import recommend
+
+    r = recommend(user, workdir=ctx.obj["workdir"], k=k, user_vectors_path=user_vectors_path,
+                  logs=logs, keep_seen=keep_seen)
+    click.echo("rank\titem\tscore")
+    for rank, (item, score) in enumerate(zip(r["items"], r["scores"]), 1):
+        click.echo(f"{rank}\t{item}\t{score:.4f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -261,11 +261,32 @@ def load_graph(workdir=None, mmap: bool = True) -> tuple[Graph, dict]:
     return graph, manifest
 
 
+def parse_shard(shard) -> tuple[int, int] | None:
+    """'2/4' -> (2, 4): the second of four shards (1-based)."""
+    if shard is None or isinstance(shard, tuple):
+        return shard
+    part, sep, total = str(shard).partition("/")
+    try:
+        i, n = int(part), int(total)
+    except ValueError:
+        i, n = 0, 0
+    if not sep or not 1 <= i <= n:
+        raise GraphembError(f"--shard {shard!r}: write i/N with 1 <= i <= N, e.g. 2/4.")
+    return i, n
+
+
 def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float = 1.0,
          q: float = 1.0, seed: int = 0, workers: int | None = None, batch_walks: int = 0,
-         quiet: bool = True) -> dict:
-    """Random walks over ``workdir/graph`` into ``workdir/walks/walks.npy`` (int32, -1 padded)."""
+         shard=None, quiet: bool = True) -> dict:
+    """Random walks over ``workdir/graph`` into ``workdir/walks/walks.npy`` (int32, -1 padded).
+
+    With ``shard=(i, N)`` only the i-th of N equal blocks of start nodes is walked, into
+    ``walks-shard-i-of-N/``; every walk keeps its number (and so its random stream), so the
+    N shards together hold exactly the walks of the unsharded run.
+    """
     from .walks import WalkSampler, set_workers, start_nodes
+
+    shard = parse_shard(shard)
 
     if not p > 0 or not q > 0:
         raise GraphembError(f"--p and --q must be > 0 (got p={p}, q={q}).")
@@ -278,19 +299,25 @@ def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float =
     sampler = WalkSampler(graph.indptr, graph.indices, graph.weights)
     t_prep = time.perf_counter()
     n_start = int(np.count_nonzero(np.diff(graph.indptr) > 0))
-    total = n_start * num_walks
+    first, last = 0, n_start
+    if shard:
+        first, last = (shard[0] - 1) * n_start // shard[1], shard[0] * n_start // shard[1]
+    per_round = last - first
+    total = per_round * num_walks
     # Batches keep memory bounded and let the progress bar move; ~16M steps each.
     batch = batch_walks or max(1, (1 << 24) // walk_length)
-    with ws.writing("walks") as tmp:
+    folder = "walks" if not shard else f"walks-shard-{shard[0]}-of-{shard[1]}"
+    with ws.writing(folder) as tmp:
         out = np.lib.format.open_memmap(tmp / "walks.npy", mode="w+", dtype=np.int32,
                                         shape=(total, walk_length))
         with progress(total * walk_length, "walk", quiet, unit="step") as bar:
             for r, starts in start_nodes(graph.indptr, num_walks, seed):
-                for a in range(0, n_start, batch):
-                    row0 = r * n_start + a
-                    chunk = starts[a:a + batch]
-                    view = np.asarray(out[row0:row0 + len(chunk)]).view(np.ndarray)
-                    sampler.walks(chunk, row0, walk_length, p, q, seed, out=view)
+                for a in range(first, last, batch):
+                    chunk = starts[a:min(a + batch, last)]
+                    row = r * per_round + (a - first)
+                    view = np.asarray(out[row:row + len(chunk)]).view(np.ndarray)
+                    # The walk number r * n_start + a is the same as in an unsharded run.
+                    sampler.walks(chunk, r * n_start + a, walk_length, p, q, seed, out=view)
                     bar.update(len(chunk) * walk_length)
         out.flush()
         steps = int(np.count_nonzero(out >= 0)) - total
@@ -299,7 +326,7 @@ def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float =
         manifest = write_manifest(
             tmp, "walks",
             {"num_walks": num_walks, "walk_length": walk_length, "p": p, "q": q, "seed": seed,
-             "workers": threads},
+             "workers": threads, "shard": list(shard) if shard else None},
             {"graph": input_record(ws.graph)},
             {"walks": total, "steps": steps, "start_nodes": n_start, "nodes": graph.num_nodes},
             {"prepare_seconds": t_prep - t0, "walk_seconds": t_walk - t_prep,
@@ -315,11 +342,55 @@ def load_walks(workdir=None) -> tuple[np.ndarray, dict]:
     return load_npy(ws.walks, "walks"), manifest
 
 
+def find_walk_folders(workdir=None, walk_dirs=None) -> list[Path]:
+    """The walk folders to train on: given ones, else walks/, else a complete shard set."""
+    ws = Workspace(workdir)
+    if walk_dirs:
+        return [Path(d) for d in walk_dirs]
+    if ws.walks.exists():
+        return [ws.walks]
+    shards = sorted(ws.root.glob("walks-shard-*-of-*"))
+    if not shards:
+        return [ws.walks]  # read_manifest will say what to run
+    totals = {s.name.rsplit("-of-", 1)[1] for s in shards}
+    if len(totals) != 1:
+        raise GraphembError(f"{ws.root}: walk shards of different splits "
+                            f"({', '.join(s.name for s in shards)}); keep one set.")
+    n = int(totals.pop())
+    have = {int(s.name.split("-")[2]) for s in shards}
+    missing = sorted(set(range(1, n + 1)) - have)
+    if missing:
+        raise GraphembError(f"{ws.root}: walk shard(s) {', '.join(map(str, missing))} of {n} "
+                            f"missing; run `graphemb walk --shard {missing[0]}/{n}` or copy "
+                            "them in.")
+    return sorted(shards, key=lambda s: int(s.name.split("-")[2]))
+
+
+def load_walk_sets(workdir=None, walk_dirs=None) -> list[tuple[np.ndarray, dict, Path]]:
+    """Walk arrays (memory-mapped) with their manifests, each checked against the graph."""
+    ws = Workspace(workdir)
+    sets = []
+    for folder in find_walk_folders(workdir, walk_dirs):
+        manifest = read_manifest(folder, "walks")
+        check_fresh(manifest, folder, "walks", "graph", ws.graph)
+        sets.append((load_npy(folder, "walks"), manifest, folder))
+    params = [{k: v for k, v in m["params"].items() if k not in ("shard", "workers")}
+              for _, m, _ in sets]
+    if any(p != params[0] for p in params[1:]):
+        raise GraphembError("walk shards were made with different options; rerun "
+                            "`graphemb walk` with the same options for every shard.")
+    return sets
+
+
 def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
           sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
           min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
-          quiet: bool = True) -> dict:
-    """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order)."""
+          walk_dirs=None, quiet: bool = True) -> dict:
+    """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
+
+    ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
+    by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
+    """
     from .train import train_word2vec
 
     if dim < 1 or window < 1 or epochs < 1 or negative < 0 or min_count < 1:
@@ -330,10 +401,14 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
     ws = Workspace(workdir)
     t0 = time.perf_counter()
     graph, _ = load_graph(workdir)
-    walks, walk_manifest = load_walks(workdir)
-    with ws.writing("model") as tmp, progress(len(walks), "corpus", quiet, unit="walk") as bar:
+    walk_sets = load_walk_sets(workdir, walk_dirs)
+    walk_arrays = [w for w, _, _ in walk_sets]
+    walk_inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
+                   for i, (_, _, folder) in enumerate(walk_sets)}
+    n_rows = sum(len(w) for w in walk_arrays)
+    with ws.writing("model") as tmp, progress(n_rows, "corpus", quiet, unit="walk") as bar:
         vectors, has_vector, model = train_word2vec(
-            [walks], graph.num_nodes, tmp, dim=dim, window=window, epochs=epochs,
+            walk_arrays, graph.num_nodes, tmp, dim=dim, window=window, epochs=epochs,
             negative=negative, sg=sg, hs=hs, ns_exponent=ns_exponent, sample=sample,
             min_count=min_count, alpha=alpha, workers=workers, seed=seed, on_rows=bar.update)
         save_npy(tmp, "vectors", vectors)
@@ -345,7 +420,7 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
              "negative": negative, "sg": sg, "hs": hs, "ns_exponent": ns_exponent,
              "sample": sample, "min_count": min_count, "alpha": alpha,
              "workers": workers, "seed": seed},
-            {"walks": input_record(ws.walks), "graph": input_record(ws.graph)},
+            {**walk_inputs, "graph": input_record(ws.graph)},
             {"nodes": graph.num_nodes, "vectors": int(has_vector.sum()),
              "nodes_without_vector": int((~has_vector).sum())},
             {"total_seconds": time.perf_counter() - t0})
@@ -358,9 +433,14 @@ def load_vectors(workdir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict
     manifest = read_manifest(ws.model, "model")
     graph, _ = load_graph(workdir)
     check_fresh(manifest, ws.model, "model", "graph", ws.graph)
-    if "walks" in manifest["inputs"]:
-        read_manifest(ws.walks, "walks")
-        check_fresh(manifest, ws.model, "model", "walks", ws.walks)
+    for name, record in manifest["inputs"].items():
+        # Walks may be deleted once trained on (they are large); if present they must match.
+        if not name.startswith("walks"):
+            continue
+        folder = ws.root / Path(record["path"]).name
+        folder = folder if folder.exists() else Path(record["path"])
+        if (folder / "manifest.json").exists():
+            check_fresh(manifest, ws.model, "model", name, folder)
     vectors = load_npy(ws.model, "vectors", mmap=False)
     has_vector = load_npy(ws.model, "has_vector", mmap=False)
     return graph.node_ids, vectors, has_vector, manifest

@@ -187,3 +187,34 @@ def test_real_subprocess_with_env_workdir(log_csv, tmp_path):
                        text=True, cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "missing.csv" in r.stderr
+
+
+def test_walk_shards_union_equals_unsharded_and_train_reads_them(log_csv, tmp_path):
+    ws = tmp_path / "ws"
+    assert invoke(["build-graph", str(log_csv), "--time-col", "ts"], ws).exit_code == 0
+    assert invoke(["walk", "--p", "0.5", "--q", "2", "--seed", "3"], ws).exit_code == 0
+    whole = np.load(ws / "walks" / "walks.npy")
+    import shutil
+    shutil.rmtree(ws / "walks")
+    r = invoke(["train", *FAST], ws)
+    assert r.exit_code == 1 and "graphemb walk" in r.output
+    for i in (1, 3):
+        r = invoke(["walk", "--p", "0.5", "--q", "2", "--seed", "3", "--shard", f"{i}/3"], ws)
+        assert r.exit_code == 0, r.output
+    r = invoke(["train", *FAST], ws)
+    assert r.exit_code == 1 and "--shard 2/3" in r.output
+    assert invoke(["walk", "--p", "0.5", "--q", "2", "--seed", "3", "--shard", "2/3"],
+                  ws).exit_code == 0
+    parts = [np.load(ws / f"walks-shard-{i}-of-3" / "walks.npy") for i in (1, 2, 3)]
+    # Same walks, same numbers: rows of one round are split in blocks across the shards.
+    rounds = 10
+    per_shard = [p.reshape(rounds, -1, whole.shape[1]) for p in parts]
+    np.testing.assert_array_equal(np.concatenate(per_shard, axis=1).reshape(whole.shape), whole)
+    r = invoke(["train", *FAST], ws)
+    assert r.exit_code == 0, r.output
+    assert json.loads((ws / "model" / "manifest.json").read_text())["inputs"].keys() == \
+        {"walks", "walks1", "walks2", "graph"}
+    r = invoke(["export", str(tmp_path / "v.parquet")], ws)
+    assert r.exit_code == 0, r.output
+    r = invoke(["walk", "--shard", "4/3"], ws)
+    assert r.exit_code == 1 and "i/N" in r.output
