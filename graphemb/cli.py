@@ -82,6 +82,12 @@ def graph_options(f):
         click.option("--max-user-events", type=int,
                      help="Drop users with more events (bots, spam)."),
         click.option("--delimiter", help="Field separator (default: by file name, comma or tab)."),
+        click.option("--engine", type=click.Choice(pipeline.ENGINES), default="auto",
+                     show_default=True,
+                     help="numpy: in memory; duckdb: out-of-core for logs larger than memory; "
+                          "spark: Apache Spark via pyspark; auto: duckdb above 2 GB."),
+        click.option("--memory-limit", default="8GB", show_default=True,
+                     help="duckdb engine: memory to use before spilling to disk."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -91,7 +97,7 @@ def graph_options(f):
 def _graph_kwargs(kw):
     keys = ("from_edges", "user_col", "item_col", "time_col", "weight_col", "event_col",
             "event_weights", "session_gap", "undirected", "min_item_count", "max_user_events",
-            "delimiter")
+            "delimiter", "engine", "memory_limit")
     return {k: kw.pop(k) for k in keys}
 
 
@@ -203,18 +209,43 @@ Examples:
   graphemb train
   graphemb train --dim 64 --window 10 --epochs 3
   graphemb train --walks a/walks-shard-1-of-2 --walks b/walks-shard-2-of-2
+  graphemb train --side-info movies.csv --side-cols genres --multi-value first   # EGES
+  graphemb train --side-info items.parquet --fusion ges
+  graphemb train --trainer numba         # plain skip-gram, graphemb's own trainer
 """)
 @train_options
 @click.option("--walks", "walk_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Walk folder(s) to train on (repeat for shards); default: the workspace's.")
+@click.option("--side-info", type=click.Path(dir_okay=False),
+              help="Item table (CSV/TSV/Parquet: item id + categorical columns): train EGES "
+                   "and give cold-start items (in the table, not the graph) vectors too.")
+@click.option("--side-cols", help="Side-information columns, e.g. genre,year (default: every "
+                                  "column whose values are shared by several items).")
+@click.option("--item-col", "side_item_col",
+              help="Item id column of --side-info (default: guessed, e.g. item_id, movieId).")
+@click.option("--fusion", type=click.Choice(["eges", "ges"]), default="eges", show_default=True,
+              help="eges: learned per-item weights; ges: plain average.")
+@click.option("--multi-value", type=click.Choice(["whole", "first"]), default="whole",
+              show_default=True, help="A value like A|B: as one category (whole) or as A.")
+@click.option("--trainer", type=click.Choice(["gensim", "numba"]), default="gensim",
+              show_default=True, help="Plain skip-gram with gensim or graphemb's Numba trainer "
+                                      "(--side-info always uses the latter).")
 @click.pass_context
-def train_cmd(ctx, walk_dirs, **kw):
-    """Train word2vec on the walks."""
+def train_cmd(ctx, walk_dirs, side_info, side_cols, side_item_col, fusion, multi_value, trainer,
+              **kw):
+    """Train word2vec on the walks (or EGES/GES with --side-info)."""
     m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                       walk_dirs=walk_dirs or None, **_train_kwargs(kw))
+                       walk_dirs=walk_dirs or None, side_info=side_info, side_cols=side_cols,
+                       item_col=side_item_col, fusion=fusion, multi_value=multi_value,
+                       trainer=trainer, **_train_kwargs(kw))
     c = m["counts"]
     _say(ctx, f"{c['vectors']:,} vectors of dim {m['params']['dim']} in "
               f"{m['timings']['total_seconds']:.1f}s; wrote {ctx.obj['workdir']}/model/")
+    if "cold_start_items" in c:
+        _say(ctx, f"{m['params']['method'].upper()} on {', '.join(m['params']['side_cols'])}: "
+                  f"{c['side_info_items_in_graph']:,} items of the table in the graph, "
+                  f"{c['cold_start_items']:,} cold-start items, "
+                  f"{c['graph_items_without_side_info']:,} graph items without side information")
 
 
 @main.command("export", epilog="""\b
@@ -222,15 +253,24 @@ Examples:
   graphemb export vectors.parquet
   graphemb export vectors.txt            # word2vec text, loads with gensim KeyedVectors
   graphemb export vectors.bin --format word2vec-binary
+  graphemb export side.parquet --what side-info     # EGES: per column and value
+  graphemb export attention.csv --what attention    # EGES: weights per item
 """)
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(pipeline.FORMATS),
               help="Default: from the file name (.parquet, .txt, .bin, .npy, .csv).")
+@click.option("--what", type=click.Choice(["vectors", "side-info", "attention"]),
+              default="vectors", show_default=True,
+              help="Item vectors (EGES: with cold-start items, column cold_start), or an EGES "
+                   "model's side-information embeddings or attention weights.")
 @click.pass_context
-def export_cmd(ctx, output, fmt):
+def export_cmd(ctx, output, fmt, what):
     """Write the item vectors (item_id, vector) to a file."""
-    r = pipeline.export(output, workdir=ctx.obj["workdir"], format=fmt)
-    _say(ctx, f"wrote {r['rows']:,} vectors of dim {r['dim']} to {', '.join(r['files'])}")
+    r = pipeline.export(output, workdir=ctx.obj["workdir"], format=fmt, what=what)
+    if what == "attention":
+        _say(ctx, f"wrote attention weights of {r['rows']:,} items to {', '.join(r['files'])}")
+    else:
+        _say(ctx, f"wrote {r['rows']:,} vectors of dim {r['dim']} to {', '.join(r['files'])}")
 
 
 @main.command("run", epilog="""\b

@@ -45,7 +45,7 @@ def file_format(path: Path) -> str:
 
 
 def read_table(path: str | Path, columns: list[str], delimiter: str | None = None,
-               what: str = "log") -> pa.Table:
+               what: str = "log", string_columns: list[str] = ()) -> pa.Table:
     """Read the named columns of a CSV/TSV (plain or .gz) or Parquet file into an Arrow table.
 
     Id-like columns are read as strings so that ids such as "007" keep their form; numeric
@@ -78,7 +78,9 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
                     read_options=pacsv.ReadOptions(block_size=1 << 24),
                     parse_options=pacsv.ParseOptions(delimiter=sep,
                                                      invalid_row_handler=on_bad_row),
-                    convert_options=pacsv.ConvertOptions(include_columns=columns),
+                    convert_options=pacsv.ConvertOptions(
+                        include_columns=columns,
+                        column_types={c: pa.string() for c in string_columns}),
                 )
             except pa.ArrowInvalid:
                 if bad_rows:
@@ -218,7 +220,9 @@ def times_to_seconds(path: Path, column: str, array: pa.ChunkedArray) -> np.ndar
             f"{path}: line {bad + 2}, column {column!r}: cannot read timestamp "
             f"{strings[bad]!r}; use epoch seconds or ISO-8601 (2024-01-31T12:00:00) throughout."
         ) from None
-    return parsed.astype("int64").to_numpy().astype(np.float64) / 1e9
+    # Unit-free: pandas may hold ns, us or s depending on version and input.
+    seconds = (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return seconds.to_numpy(dtype=np.float64)
 
 
 def _first_bad_time(strings: np.ndarray) -> int:

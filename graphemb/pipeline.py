@@ -70,8 +70,12 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                 event_col: str | None = None, event_weights=None, session_gap="30m",
                 undirected: bool = False, min_item_count: int = 1,
                 max_user_events: int | None = None, delimiter: str | None = None,
-                quiet: bool = True) -> dict:
+                engine: str = "auto", memory_limit: str = "8GB", quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
+
+    ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
+    "duckdb" streams a log of any size under ``memory_limit``, spilling to disk; "spark" runs
+    on Apache Spark; "auto" picks duckdb for logs over 2 GB on disk, numpy otherwise.
 
     Returns the manifest, whose "counts" say how many events each rule dropped.
     """
@@ -89,10 +93,13 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                                                                           delimiter)
         source = {"edges": str(from_edges)}
     else:
+        if engine not in ENGINES:
+            raise GraphembError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
         src, dst, weight, item_ids, item_counts, counts = _transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
-            parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter)
-        source = {"logs": str(logs)}
+            parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
+            engine, memory_limit, ws.root, quiet)
+        source = {"logs": str(logs), "engine": counts.pop("engine")}
     t_read = time.perf_counter()
     graph, isolated = graph_from_coded_edges(src, dst, weight, item_ids, item_counts, undirected)
     if graph.num_edges == 0:
@@ -113,16 +120,39 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     return manifest
 
 
+ENGINES = ("auto", "numpy", "duckdb", "spark")
+AUTO_DUCKDB_BYTES = 2 << 30
+
+
 def _transitions_from_log(path, user_col, item_col, time_col, weight_col, event_col,
-                          event_weights, gap, min_item_count, max_user_events, delimiter):
+                          event_weights, gap, min_item_count, max_user_events, delimiter,
+                          engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True):
     header = _header(path, delimiter)
     user_col = _pick_column(path, header, user_col, USER_COLUMNS, "user-col")
     item_col = _pick_column(path, header, item_col, ITEM_COLUMNS, "item-col")
     time_col = _pick_column(path, header, time_col, TIME_COLUMNS, "time-col")
     columns = [user_col, item_col, time_col] + [c for c in (weight_col, event_col) if c]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise GraphembError(f"{path}: column {missing[0]!r} not found (columns are: "
+                            f"{', '.join(header[:12])}); name the right one with the "
+                            "--*-col options or fix the header.")
     if event_col and not event_weights:
         raise GraphembError("--event-col needs --event-weights, e.g. view=1,cart=3,buy=5.")
-    table = logs_mod.read_table(path, list(dict.fromkeys(columns)), delimiter)
+    if engine == "auto":
+        engine = "duckdb" if path.stat().st_size > AUTO_DUCKDB_BYTES else "numpy"
+    if engine in ("duckdb", "spark"):
+        from . import engines
+
+        run = engines.duckdb_transitions if engine == "duckdb" else engines.spark_transitions
+        extra = {"memory_limit": memory_limit, "temp_dir": temp_dir} if engine == "duckdb" \
+            else {}
+        out = run(path, user_col, item_col, time_col, weight_col, event_col, event_weights,
+                  gap, min_item_count, max_user_events, delimiter, quiet=quiet, **extra)
+        out[5]["engine"] = engine
+        return out
+    table = logs_mod.read_table(path, list(dict.fromkeys(columns)), delimiter,
+                                string_columns=[user_col, item_col])
     n_read = table.num_rows
     counts = {"events_read": n_read}
 
@@ -192,6 +222,7 @@ def _transitions_from_log(path, user_col, item_col, time_col, weight_col, event_
                                               weight[keep], gap)
     counts.update(report)
     counts["users"] = int(len(np.unique(user_codes[keep])))
+    counts["engine"] = "numpy"
     return src, dst, w, item_ids, per_item, counts
 
 
@@ -385,8 +416,14 @@ def load_walk_sets(workdir=None, walk_dirs=None) -> list[tuple[np.ndarray, dict,
 def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
           sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
           min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
-          walk_dirs=None, quiet: bool = True) -> dict:
+          walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
+          fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
+          trainer: str = "gensim", delimiter: str | None = None) -> dict:
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
+
+    With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
+    fusion="ges", trained by graphemb's Numba trainer (graphemb.eges, graphemb.sgns);
+    trainer="numba" runs plain skip-gram with that trainer instead of gensim.
 
     ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
     by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
@@ -398,6 +435,19 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
                             "--negative at least 0.")
     if not hs and negative == 0:
         raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
+    if trainer not in ("gensim", "numba"):
+        raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
+    if side_info is not None or trainer == "numba":
+        if hs or not sg or min_count != 1:
+            raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
+                                "sampling only; drop --hs, --cbow and --min-count.")
+        from .eges import train_stage
+        return train_stage(workdir=workdir, side_info=side_info, side_cols=side_cols,
+                           fusion=fusion, item_col=item_col, multi_value=multi_value,
+                           delimiter=delimiter, dim=dim, window=window, epochs=epochs,
+                           negative=negative, ns_exponent=ns_exponent, sample=sample,
+                           alpha=alpha, workers=workers, seed=seed, walk_dirs=walk_dirs,
+                           quiet=quiet)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
     graph, _ = load_graph(workdir)
@@ -447,16 +497,29 @@ def load_vectors(workdir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict
 
 
 def export(output: str | Path, *, workdir=None, format: str | None = None,
-           include_missing: bool = False) -> dict:
-    """Write item vectors to ``output``; the format follows the file name unless given."""
+           include_missing: bool = False, what: str = "vectors") -> dict:
+    """Write item vectors to ``output``; the format follows the file name unless given.
+
+    EGES/GES models add their cold-start items and a boolean ``cold_start`` column;
+    what="side-info" or "attention" writes their side-information embeddings or attention
+    weights instead.
+    """
     output = Path(output)
     fmt = format or guess_format(output)
     if fmt not in FORMATS:
         raise GraphembError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    ids, vectors, has_vector, _ = load_vectors(workdir)
+    if what != "vectors":
+        from .eges import export_extra
+        return export_extra(output, fmt, what, workdir)
+    ids, vectors, has_vector, manifest = load_vectors(workdir)
     if not include_missing:
         ids, vectors = ids[has_vector], vectors[has_vector]
-    files = write_vectors(output, fmt, ids, vectors)
+    extra = None
+    if manifest["params"].get("method") in ("eges", "ges"):
+        # EGES/GES models also hold cold-start items (side information, no edge).
+        from .eges import with_cold_start
+        ids, vectors, extra = with_cold_start(Workspace(workdir).model, ids, vectors)
+    files = write_vectors(output, fmt, ids, vectors, extra)
     return {"files": [str(f) for f in files], "rows": int(len(ids)), "dim": int(vectors.shape[1]),
             "format": fmt, "skipped_without_vector": int((~has_vector).sum())
             if not include_missing else 0}

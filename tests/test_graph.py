@@ -151,3 +151,13 @@ def test_sessionize_pure_function():
                                           ("45", 45), ("1.5h", 5400)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_iso_times_with_offsets_are_utc(tmp_path):
+    from graphemb.logs import times_to_seconds
+    import pyarrow as pa
+
+    column = pa.chunked_array([pa.array(["2024-01-01T10:00:00+02:00", "2024-01-01T08:01:00Z",
+                                         "2024-01-01 08:02:30"])])
+    np.testing.assert_allclose(times_to_seconds("log", "t", column),
+                               [1704096000.0, 1704096060.0, 1704096150.0])

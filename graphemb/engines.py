@@ -1,0 +1,239 @@
+"""Out-of-core and distributed ingest: the same sessionizing as graphemb.logs, in SQL.
+
+`duckdb` streams a log larger than memory (spilling to disk under a memory limit) on one
+machine; `spark` runs the same query on Apache Spark through pyspark. Both return the
+aggregated transitions and per-item counts, which are small next to the log, and the graph
+is then built exactly as by the default engine, so all engines write the same artifacts.
+
+Semantics match graphemb.logs.sessionize: events sorted by (user, time, file order), a
+session ends where the gap exceeds the session gap (in seconds), a repeat of the item just
+seen is dropped, each transition carries the weight of the event it leads to.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import GraphembError
+from .logs import file_format, ids_as_given
+
+
+def _query(dialect: str, source: str, user: str, item: str, time: str, weight_expr: str,
+           gap: float, min_item_count: int, max_user_events: int | None,
+           event_filter: str = "TRUE", event_col: str | None = None) -> dict[str, str]:
+    """SQL for the pipeline's views; the same text serves DuckDB and Spark but for a few words."""
+    text = "VARCHAR" if dialect == "duckdb" else "STRING"
+    if dialect == "duckdb":
+        seconds = (f"COALESCE(TRY_CAST({time} AS DOUBLE), "
+                   f"epoch_ms(TRY_CAST({time} AS TIMESTAMP)) / 1000.0)")
+        rownum = "row_number() OVER ()"
+    else:
+        seconds = (f"COALESCE(try_cast({time} AS DOUBLE), "
+                   f"unix_micros(try_cast({time} AS TIMESTAMP)) / 1e6)")
+        rownum = "monotonically_increasing_id()"
+    q = {}
+    q["raw"] = (f"SELECT CAST({user} AS {text}) AS u, CAST({item} AS {text}) AS i, "
+                f"{seconds} AS t, CAST({time} AS {text}) AS t_text, {weight_expr} AS w, "
+                f"{event_col or 'NULL'} AS ev_type, {rownum} AS rn FROM {source}")
+    q["present"] = ("SELECT * FROM raw WHERE u IS NOT NULL AND i IS NOT NULL AND "
+                    "t_text IS NOT NULL AND trim(u) <> '' AND trim(i) <> '' AND "
+                    "trim(t_text) <> ''")
+    q["first_seen"] = "SELECT i, min(rn) AS first_rn FROM present GROUP BY i"
+    q["clean"] = f"SELECT * FROM present WHERE {event_filter}"
+    if max_user_events:
+        q["ev1"] = (f"SELECT c.* FROM clean c JOIN (SELECT u FROM clean GROUP BY u "
+                    f"HAVING count(*) <= {int(max_user_events)}) ok ON c.u = ok.u")
+    else:
+        q["ev1"] = "SELECT * FROM clean"
+    if min_item_count > 1:
+        q["ev"] = (f"SELECT e.* FROM ev1 e JOIN (SELECT i FROM ev1 GROUP BY i "
+                   f"HAVING count(*) >= {int(min_item_count)}) ok ON e.i = ok.i")
+    else:
+        q["ev"] = "SELECT * FROM ev1"
+    q["seq"] = (f"SELECT u, i, t, w, rn, CASE WHEN lag(t) OVER wu IS NULL OR "
+                f"t - lag(t) OVER wu > {float(gap)!r} THEN 1 ELSE 0 END AS new_sess, "
+                "lag(i) OVER wu AS prev_i FROM ev WINDOW wu AS (PARTITION BY u ORDER BY t, rn)")
+    q["kept"] = ("SELECT u, i, t, w, rn, sum(new_sess) OVER (PARTITION BY u ORDER BY t, rn "
+                 "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sess FROM seq "
+                 "WHERE new_sess = 1 OR prev_i <> i")
+    q["pairs"] = ("SELECT lag(i) OVER ws AS src, i AS dst, w FROM kept "
+                  "WINDOW ws AS (PARTITION BY u, sess ORDER BY t, rn)")
+    q["edges"] = ("SELECT src, dst, sum(w) AS w, count(*) AS n FROM pairs "
+                  "WHERE src IS NOT NULL GROUP BY src, dst")
+    q["items"] = ("SELECT f.i AS i, f.first_rn AS first_rn, COALESCE(c.n, 0) AS n FROM "
+                  "first_seen f LEFT JOIN (SELECT i, count(*) AS n FROM ev GROUP BY i) c "
+                  "ON f.i = c.i")
+    q["stats"] = ("SELECT (SELECT count(*) FROM raw) AS events_read, "
+                  "(SELECT count(*) FROM present) AS present, "
+                  "(SELECT count(*) FROM clean) AS clean, "
+                  "(SELECT count(*) FROM clean WHERE t IS NULL) AS bad_time, "
+                  "(SELECT count(*) FROM clean WHERE NOT (w >= 0)) AS bad_weight, "
+                  "(SELECT count(*) FROM ev1) AS ev1, (SELECT count(*) FROM ev) AS ev, "
+                  "(SELECT count(DISTINCT u) FROM ev) AS users, "
+                  "(SELECT sum(new_sess) FROM seq) AS sessions, "
+                  "(SELECT count(*) FROM seq) - (SELECT count(*) FROM kept) AS repeats, "
+                  "(SELECT count(DISTINCT u) FROM clean) - (SELECT count(DISTINCT u) FROM ev1) "
+                  "AS overactive_users")
+    return q
+
+
+def _weight_expr(weight_col, event_col, event_weights) -> tuple[str, str]:
+    """(weight expression, event filter) in SQL."""
+    w = f"CAST({weight_col} AS DOUBLE)" if weight_col else "1.0"
+    keep = "TRUE"
+    if event_col:
+        names = {k.replace("'", "''"): float(v) for k, v in event_weights.items()}
+        cases = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in names.items())
+        w = f"{w} * (CASE CAST({event_col} AS STRING) {cases} ELSE 0.0 END)"
+        keep = f"CAST(ev_type AS STRING) IN ({', '.join(repr(k) for k in names)})"
+    return w, keep
+
+
+def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_item_count,
+              max_user_events, event_col):
+    if stats["bad_time"]:
+        raise GraphembError(f"{path}: {stats['bad_time']:,} timestamp(s) are neither numbers nor "
+                            "ISO-8601; fix them (the default engine names the first line).")
+    if stats["bad_weight"]:
+        raise GraphembError(f"{path}: {stats['bad_weight']:,} weight(s) are negative or not "
+                            "numbers; fix them (the default engine names the first line).")
+    # Items numbered by first appearance, as the default engine's factorize does.
+    items = items.sort_by([("first_rn", "ascending")])
+    names = items.column("i")
+    item_ids = ids_as_given(names)
+    item_counts = np.asarray(items.column("n"), dtype=np.int64)
+    src = np.asarray(pc.index_in(edges.column("src"), names), dtype=np.int64)
+    dst = np.asarray(pc.index_in(edges.column("dst"), names), dtype=np.int64)
+    weight = np.asarray(pc.cast(edges.column("w"), pa.float64()))
+    counts = {"events_read": int(stats["events_read"]),
+              "dropped_missing_values": int(stats["events_read"] - stats["present"])}
+    if event_col:
+        counts["dropped_unlisted_event_types"] = int(stats["present"] - stats["clean"])
+    if max_user_events:
+        counts["dropped_overactive_users"] = int(stats["overactive_users"])
+        counts["dropped_overactive_user_events"] = int(stats["clean"] - stats["ev1"])
+    if min_item_count > 1:
+        counts["dropped_rare_item_events"] = int(stats["ev1"] - stats["ev"])
+    counts.update({"events_used": int(stats["ev"]), "sessions": int(stats["sessions"] or 0),
+                   "repeats_dropped": int(stats["repeats"] or 0),
+                   "transitions": int(np.asarray(edges.column("n")).sum()),
+                   "users": int(stats["users"])})
+    return src, dst, weight, item_ids, item_counts, counts
+
+
+def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
+                       event_weights, gap, min_item_count, max_user_events, delimiter,
+                       memory_limit: str = "8GB", temp_dir: Path | None = None, quiet=True):
+    """Sessionize a log of any size with DuckDB; returns what the default engine returns."""
+    import duckdb
+
+    fmt = file_format(path)
+    if fmt == "parquet":
+        source = f"read_parquet('{_sql_path(path)}')"
+    else:
+        sep = delimiter or ("\t" if fmt == "tsv" else ",")
+        source = (f"read_csv('{_sql_path(path)}', header=true, delim='{sep}', all_varchar=true, "
+                  "parallel=true)")
+    weight, keep = _weight_expr(_quote(weight_col), _quote(event_col), event_weights)
+    q = _query("duckdb", source, _quote(user_col), _quote(item_col), _quote(time_col),
+               weight, gap, min_item_count, max_user_events, keep, _quote(event_col))
+    if temp_dir is not None:
+        Path(temp_dir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".duckdb-spill-", dir=temp_dir) as spill:
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill,
+                                     "preserve_insertion_order": True})
+        try:
+            if quiet:
+                con.execute("SET enable_progress_bar = false")
+            else:
+                con.execute("SET enable_progress_bar = true")
+            # Materialise the sessionized events once; the rest are small aggregates.
+            con.execute(f"CREATE TEMP TABLE raw AS {q['raw']}")
+            for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
+                con.execute(f"CREATE TEMP VIEW {name} AS {q[name]}")
+            con.execute(f"CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
+            con.execute("CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM kept_t")
+            edges = _arrow(con.sql(q["edges"]))
+            items = _arrow(con.sql(q["items"]))
+            cur = con.execute(q["stats"])
+            stats = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+        except duckdb.Error as exc:
+            raise GraphembError(f"{path}: cannot read log with duckdb: "
+                                f"{str(exc).strip().splitlines()[0]}") from None
+        finally:
+            con.close()
+    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col)
+
+
+def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
+                      event_weights, gap, min_item_count, max_user_events, delimiter,
+                      quiet=True):
+    """The same query on Apache Spark (local mode unless SPARK_MASTER / spark-submit says)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise GraphembError("--engine spark needs pyspark (pip install pyspark) and Java 17+.") \
+            from None
+    import os
+
+    builder = (SparkSession.builder.appName("graphemb-build-graph")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", os.environ.get("GRAPHEMB_SPARK_PARTITIONS",
+                                                                       "8")))
+    if "SPARK_MASTER" in os.environ:
+        builder = builder.master(os.environ["SPARK_MASTER"])
+    elif not os.environ.get("SPARK_HOME_SUBMITTED"):
+        builder = builder.master("local[*]")
+    spark = builder.getOrCreate()
+    if quiet:
+        spark.sparkContext.setLogLevel("ERROR")
+    fmt = file_format(path)
+    try:
+        if fmt == "parquet":
+            df = spark.read.parquet(str(path))
+        else:
+            sep = delimiter or ("\t" if fmt == "tsv" else ",")
+            df = spark.read.csv(str(path), header=True, sep=sep, inferSchema=False)
+        df.createOrReplaceTempView("source")
+        weight, keep = _weight_expr(_bq(weight_col), _bq(event_col), event_weights)
+        q = _query("spark", "source", _bq(user_col), _bq(item_col), _bq(time_col), weight, gap,
+                   min_item_count, max_user_events, keep, _bq(event_col))
+        spark.sql(q["raw"]).cache().createOrReplaceTempView("raw")
+        for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
+            spark.sql(q[name]).createOrReplaceTempView(name)
+        with tempfile.TemporaryDirectory() as out:
+            spark.sql(q["edges"]).write.parquet(f"{out}/edges")
+            spark.sql(q["items"]).write.parquet(f"{out}/items")
+            import pyarrow.parquet as pq
+            edges = pq.read_table(f"{out}/edges")
+            items = pq.read_table(f"{out}/items")
+        stats = spark.sql(q["stats"]).collect()[0].asDict()
+    except GraphembError:
+        raise
+    except Exception as exc:  # py4j / AnalysisException: report one line
+        raise GraphembError(f"{path}: spark could not build the graph: "
+                            f"{str(exc).strip().splitlines()[0]}") from None
+    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col)
+
+
+def _arrow(relation) -> pa.Table:
+    # duckdb >= 2 calls it to_arrow_table; 1.x arrow().
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    return fetch()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _quote(name):
+    return None if name is None else '"' + name.replace('"', '""') + '"'
+
+
+def _bq(name):
+    return None if name is None else "`" + name.replace("`", "``") + "`"
