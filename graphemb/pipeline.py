@@ -460,7 +460,8 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
         vectors, has_vector, model = train_word2vec(
             walk_arrays, graph.num_nodes, tmp, dim=dim, window=window, epochs=epochs,
             negative=negative, sg=sg, hs=hs, ns_exponent=ns_exponent, sample=sample,
-            min_count=min_count, alpha=alpha, workers=workers, seed=seed, on_rows=bar.update)
+            min_count=min_count, alpha=alpha, workers=workers, seed=seed, on_rows=bar.update,
+            quiet=quiet)
         save_npy(tmp, "vectors", vectors)
         save_npy(tmp, "has_vector", has_vector)
         model.save(str(tmp / "word2vec.model"))

@@ -8,13 +8,33 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import write_corpus
+from .progress import progress
+
+
+class _EpochProgress:
+    """gensim callback: advance a progress bar once per epoch."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def on_epoch_end(self, model):
+        self.bar.update(1)
+
+    def on_epoch_begin(self, model):
+        pass
+
+    def on_train_begin(self, model):
+        pass
+
+    def on_train_end(self, model):
+        pass
 
 
 def train_word2vec(walk_arrays, num_nodes: int, workdir_tmp: Path, *, dim: int = 128,
                    window: int = 5, epochs: int = 5, negative: int = 5, sg: bool = True,
                    hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
                    min_count: int = 1, alpha: float = 0.025, workers: int | None = None,
-                   seed: int = 0, on_rows=None):
+                   seed: int = 0, on_rows=None, quiet: bool = True):
     """Train gensim Word2Vec on walks; return (vectors[num_nodes, dim], has_vector, model).
 
     Nodes that never occur in the walks (or fall under min_count) get a zero row and
@@ -32,8 +52,10 @@ def train_word2vec(walk_arrays, num_nodes: int, workdir_tmp: Path, *, dim: int =
     present = np.flatnonzero(counts)
     # Vocabulary from counts we already have: gensim would otherwise re-read the corpus in Python.
     model.build_vocab_from_freq({str(i): int(counts[i]) for i in present}, corpus_count=n_walks)
-    model.train(corpus_file=str(corpus), total_examples=n_walks, total_words=int(counts.sum()),
-                epochs=epochs)
+    with progress(epochs, "train", quiet, unit="epoch") as bar:
+        model.train(corpus_file=str(corpus), total_examples=n_walks,
+                    total_words=int(counts.sum()), epochs=epochs,
+                    callbacks=[_EpochProgress(bar)])
     corpus.unlink()
     vectors = np.zeros((num_nodes, dim), dtype=np.float32)
     has_vector = np.zeros(num_nodes, dtype=bool)
