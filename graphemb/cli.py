@@ -416,13 +416,18 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
               help="Last events held out per user.")
 @click.option("--exclude-history", is_flag=True,
               help="Never rank items the user already had (for all methods).")
+@click.option("--center/--no-center", default=True, show_default=True,
+              help="Subtract the mean item vector before cosine (removes the direction that "
+                   "rare items share).")
+@click.option("--half-life", help="Time decay of the user vector, e.g. 7d (default: none).")
 @graph_options
 @walk_options
 @functools.partial(train_options, shared_seed=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/next-item.json).")
 @click.pass_context
-def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, output, **kw):
+def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, center, half_life, output,
+                           **kw):
     """Hold out each user's last event, build/walk/train on the rest, rank the whole catalogue
     (HitRate, Recall@10/20/50, MRR) against a most-popular baseline.
 
@@ -436,7 +441,8 @@ def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, output, **kw):
     g = _given(ctx, g)
     w, t = _options_given(ctx, kw)
     r = evaluate.next_item(logs, workdir=ctx.obj["workdir"], holdout=holdout,
-                           exclude_history=exclude_history, graph_options=g, walk_options=w,
+                           exclude_history=exclude_history, center=center,
+                           half_life=half_life, graph_options=g, walk_options=w,
                            train_options=t, quiet=ctx.obj["quiet"])
     c = r["counts"]
     click.echo(f"next item: {c['test_users']:,} users, catalogue of {c['catalogue']:,} items "
@@ -455,16 +461,21 @@ Examples:
 @click.option("-k", "k", default=10, show_default=True, type=int, help="Neighbours per item.")
 @click.option("--items-file", type=click.Path(dir_okay=False),
               help="One item id per line (first column of a CSV).")
-@click.option("--index", type=click.Choice(["exact", "lsh"]), default="exact", show_default=True,
-              help="Exact blocked search, or a random-projection LSH index (with its recall).")
+@click.option("--index", type=click.Choice(["exact", "lsh", "hnsw"]), default="exact",
+              show_default=True,
+              help="Exact blocked search, a random-projection LSH index, or hnswlib (optional "
+                   "dependency); approximate ones report their recall against exact.")
 @click.option("--tables", default=16, show_default=True, type=int,
               help="LSH hash tables (OR: more finds more).")
 @click.option("--bits", default=12, show_default=True, type=int,
               help="LSH bits per table (AND: more makes buckets smaller).")
 @click.option("--probes", default=0, show_default=True, type=int,
               help="LSH multi-probe: also visit buckets one uncertain bit away.")
+@click.option("--center/--no-center", default=True, show_default=True,
+              help="Subtract the mean item vector before cosine (removes the direction that "
+                   "rare items share).")
 @click.pass_context
-def similar_cmd(ctx, items, k, items_file, index, tables, bits, probes):
+def similar_cmd(ctx, items, k, items_file, index, tables, bits, probes, center):
     """Most similar items by cosine, with scores."""
     from .neighbors import read_items_file, similar
 
@@ -472,11 +483,15 @@ def similar_cmd(ctx, items, k, items_file, index, tables, bits, probes):
     if not items:
         raise click.UsageError("give ITEM ids or --items-file FILE.")
     r = similar(items, workdir=ctx.obj["workdir"], k=k, index=index, tables=tables, bits=bits,
-                probes=probes)
+                probes=probes, center=center)
     click.echo("query\trank\titem\tscore")
     for q, nb, sc in zip(r["items"], r["neighbors"], r["scores"]):
         for rank, (item, score) in enumerate(zip(nb, sc), 1):
             click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}")
+    if index == "hnsw":
+        _say(ctx, f"hnsw: recall@{k} {r['recall_at_k']:.3f} vs exact, query "
+                  f"{r['query_seconds'] * 1e3:.1f} ms vs exact {r['exact_seconds'] * 1e3:.1f} ms, "
+                  f"build {r['build_seconds']:.2f}s")
     if index == "lsh":
         _say(ctx, f"lsh ({tables} tables x {bits} bits, {probes} probes): recall@{k} "
                   f"{r['recall_at_k']:.3f} vs exact, {r['mean_candidates']:.0f} candidates per "
@@ -498,14 +513,18 @@ Examples:
 @click.option("--item-col", help="Item column (default: guessed).")
 @click.option("--time-col", help="Time column (default: guessed).")
 @click.option("--delimiter", help="Field separator (default: by file name).")
+@click.option("--center/--no-center", default=True, show_default=True,
+              help="Subtract the mean item vector before cosine (removes the direction that "
+                   "rare items share).")
 @click.pass_context
-def user_vectors_cmd(ctx, logs, output, half_life, user_col, item_col, time_col, delimiter):
+def user_vectors_cmd(ctx, logs, output, half_life, user_col, item_col, time_col, delimiter,
+                     center):
     """A vector per user: the mean of the item vectors of their history."""
     from .neighbors import user_vectors
 
     r = user_vectors(logs, output, workdir=ctx.obj["workdir"], half_life=half_life,
                      user_col=user_col, item_col=item_col, time_col=time_col,
-                     delimiter=delimiter)
+                     delimiter=delimiter, center=center)
     _say(ctx, f"wrote {r['users']:,} user vectors of dim {r['dim']} to {r['output']} "
               f"({r['events_used']:,} events; {r['events_without_vector']:,} events on items "
               f"without a vector skipped; {r['users_without_vector']:,} users left out)")

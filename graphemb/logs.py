@@ -19,7 +19,7 @@ from .errors import GraphembError
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NL = b"\n"
-_CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
+_CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,18})$"
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -82,7 +82,10 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
                         include_columns=columns,
                         column_types={c: pa.string() for c in string_columns}),
                 )
-            except pa.ArrowInvalid:
+            except pa.ArrowInvalid as exc:
+                if "UTF8" in str(exc):
+                    raise GraphembError(f"{path}: {_non_utf8_where(path)} is not UTF-8 text; "
+                                        "save the file as UTF-8.") from None
                 if bad_rows:
                     row = bad_rows[0]
                     if row.number is None:  # threaded reads do not know line numbers: ask again
@@ -186,7 +189,10 @@ def ids_as_given(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if pa.types.is_integer(array.type):
         return np.asarray(pc.cast(array, pa.int64()))
     if len(strings) and pc.all(pc.match_substring_regex(strings, _CANONICAL_INT)).as_py():
-        return np.asarray(pc.cast(strings, pa.int64()))
+        try:
+            return np.asarray(pc.cast(strings, pa.int64()))
+        except pa.ArrowInvalid:  # 19 digits beyond the int64 range: keep them as text
+            pass
     return np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
 
 

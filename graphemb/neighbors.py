@@ -37,6 +37,26 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
 
 
+def item_space(vectors: np.ndarray, has_vector: np.ndarray | None = None,
+               center: bool = True) -> np.ndarray:
+    """The item vectors that similarities are computed in: unit length, and with ``center``
+    first minus the mean item vector (rows without a vector stay zero).
+
+    Word2vec vectors of graph nodes share a common direction tied to node frequency (rare
+    items point along it), which makes rare items look alike under raw cosine and pulls any
+    average of item vectors towards them. Removing the mean (as in "all-but-the-top",
+    Mu & Viswanath 2018) takes that direction out.
+    """
+    v = np.asarray(vectors, dtype=np.float32)
+    has = np.ones(len(v), dtype=bool) if has_vector is None else np.asarray(has_vector, bool)
+    out = np.zeros_like(v)
+    if center and has.any():
+        out[has] = v[has] - v[has].mean(0)
+    else:
+        out[has] = v[has]
+    return normalize(out)
+
+
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the k largest entries of each row, best first.
 
@@ -130,12 +150,23 @@ def _lower_bound(a, x):
     return lo
 
 
+@njit(cache=True, inline="always")
+def _bucket(sorted_codes, offsets, t, c):
+    """[lo, hi) of bucket ``c`` in table ``t``: direct lookup when the table is dense
+    (offsets has 2**bits + 1 columns), else a binary search of the sorted codes."""
+    if offsets.shape[1] > 1:
+        return offsets[t, c], offsets[t, c + 1]
+    codes = sorted_codes[t]
+    return _lower_bound(codes, c), _lower_bound(codes, c + 1)
+
+
 @njit(cache=True, parallel=True)
-def _lsh_query(qcodes, qflips, sorted_codes, orders, base, queries, k, exclude, max_candidates):
+def _lsh_query(qcodes, qflips, sorted_codes, offsets, orders, base, queries, k, exclude,
+               max_candidates):
     """For each query: gather the buckets of every table (and probed neighbours), dedupe,
     re-rank by dot product, keep the k best. Returns (indices, scores, candidates per query)."""
     nq = queries.shape[0]
-    n_tables = sorted_codes.shape[0]
+    n_tables = orders.shape[0]
     n_probe = qflips.shape[2]
     dim = base.shape[1]
     out_idx = np.full((nq, k), -1, dtype=np.int64)
@@ -145,28 +176,24 @@ def _lsh_query(qcodes, qflips, sorted_codes, orders, base, queries, k, exclude, 
         # First pass: how many candidates (with repeats) the buckets hold.
         total = 0
         for t in range(n_tables):
-            codes = sorted_codes[t]
             for pr in range(n_probe + 1):
                 c = qcodes[qi, t]
                 if pr > 0:
                     c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
-                lo = _lower_bound(codes, c)
-                hi = _lower_bound(codes, c + 1)
+                lo, hi = _bucket(sorted_codes, offsets, t, c)
                 total += hi - lo
         if total > max_candidates:
             total = max_candidates
         cand = np.empty(total, dtype=np.int64)
         pos = 0
         for t in range(n_tables):
-            codes = sorted_codes[t]
             for pr in range(n_probe + 1):
                 if pos >= total:
                     break
                 c = qcodes[qi, t]
                 if pr > 0:
                     c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
-                lo = _lower_bound(codes, c)
-                hi = _lower_bound(codes, c + 1)
+                lo, hi = _bucket(sorted_codes, offsets, t, c)
                 for j in range(lo, hi):
                     if pos >= total:
                         break
@@ -180,23 +207,25 @@ def _lsh_query(qcodes, qflips, sorted_codes, orders, base, queries, k, exclude, 
                 cand[m] = cand[j]
                 m += 1
         n_cand[qi] = m
-        scores = np.empty(m, dtype=np.float32)
+        # Keep the k best in a small sorted buffer (insertion; k is small).
+        best_i = out_idx[qi]
+        best_v = out_val[qi]
         for j in range(m):
             b = cand[j]
             if b == exclude[qi]:
-                scores[j] = -np.inf
                 continue
             s = np.float32(0.0)
             for d in range(dim):
                 s += base[b, d] * queries[qi, d]
-            scores[j] = s
-        order = np.argsort(-scores, kind="mergesort")
-        kk = min(k, m)
-        for j in range(kk):
-            if scores[order[j]] == -np.inf:
-                break
-            out_idx[qi, j] = cand[order[j]]
-            out_val[qi, j] = scores[order[j]]
+            if s <= best_v[k - 1]:
+                continue
+            pos_k = k - 1
+            while pos_k > 0 and best_v[pos_k - 1] < s:
+                best_v[pos_k] = best_v[pos_k - 1]
+                best_i[pos_k] = best_i[pos_k - 1]
+                pos_k -= 1
+            best_v[pos_k] = s
+            best_i[pos_k] = b
     return out_idx, out_val, n_cand
 
 
@@ -234,13 +263,21 @@ class LSHIndex:
         dim = base.shape[1]
         self.planes = rng.standard_normal((self.tables, self.bits, dim)).astype(np.float32)
         n = len(base)
-        self.sorted_codes = np.empty((self.tables, n), dtype=np.int64)
-        self.orders = np.empty((self.tables, n), dtype=np.int64)
+        # Up to 2**20 buckets a table gets a dense offsets array (one lookup per bucket);
+        # beyond that, buckets are found by binary search in the sorted codes.
+        dense = self.bits <= 20
+        self.sorted_codes = np.empty((self.tables, 0 if dense else n), dtype=np.int64)
+        self.offsets = np.zeros((self.tables, (1 << self.bits) + 1 if dense else 1),
+                                dtype=np.int64)
+        self.orders = np.empty((self.tables, n), dtype=np.int32 if n < 2**31 else np.int64)
         for t in range(self.tables):  # a loop over tables
             codes = _pack_bits(base @ self.planes[t].T)
             order = np.argsort(codes, kind="stable")
             self.orders[t] = order
-            self.sorted_codes[t] = codes[order]
+            if dense:
+                np.cumsum(np.bincount(codes, minlength=1 << self.bits), out=self.offsets[t, 1:])
+            else:
+                self.sorted_codes[t] = codes[order]
         self.base = base
         return self
 
@@ -250,7 +287,8 @@ class LSHIndex:
             raise GraphembError("LSH index used before fit().")
         q = normalize(queries)
         nq = len(q)
-        proj = np.einsum("qd,tbd->qtb", q, self.planes)           # (nq, tables, bits)
+        flat = self.planes.reshape(self.tables * self.bits, -1)
+        proj = (q @ flat.T).reshape(nq, self.tables, self.bits)      # (nq, tables, bits)
         weights = np.left_shift(np.int64(1), np.arange(self.bits, dtype=np.int64))
         qcodes = (proj > 0).astype(np.int64) @ weights              # (nq, tables)
         if self.probes:
@@ -259,8 +297,8 @@ class LSHIndex:
             qflips = np.zeros((nq, self.tables, 0), dtype=np.int64)
         if exclude is None:
             exclude = np.full(nq, -1, dtype=np.int64)
-        return _lsh_query(qcodes, np.ascontiguousarray(qflips), self.sorted_codes, self.orders,
-                          self.base, q, int(min(k, len(self.base))),
+        return _lsh_query(qcodes, np.ascontiguousarray(qflips), self.sorted_codes, self.offsets,
+                          self.orders, self.base, q, int(min(k, len(self.base))),
                           np.asarray(exclude, dtype=np.int64), int(self.max_candidates))
 
 
@@ -296,8 +334,9 @@ def read_items_file(path) -> list[str]:
 
 
 def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: int = 16,
-            bits: int = 12, probes: int = 0, seed: int = 0) -> dict:
-    """Top-k most similar items (cosine) for each item id in ``items``.
+            bits: int = 12, probes: int = 0, seed: int = 0, center: bool = True) -> dict:
+    """Top-k most similar items (cosine, after centring unless ``center`` is False; see
+    item_space) for each item id in ``items``.
 
     Returns {"items", "neighbors" (list of lists of ids), "scores", "index", and for LSH
     "recall_at_k" against exact search, "speedup", timings}.
@@ -312,29 +351,59 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
     if len(no_vec):
         raise GraphembError(f"item {ids[no_vec[0]]!r} has no vector (it never occurred in a "
                             "walk); retrain with more walks or --min-count 1.")
-    base = normalize(vectors)
+    base = item_space(vectors, has_vector, center)
     t0 = time.perf_counter()
     exact_idx, exact_val = exact_search(base[nodes], base, k, exclude=nodes, valid=has_vector)
     t_exact = time.perf_counter() - t0
-    result = {"index": index, "k": k, "items": [ids[n] for n in nodes],
+    result = {"index": index, "k": k, "items": [ids[n] for n in nodes], "center": center,
               "exact_seconds": t_exact}
     if index == "exact":
         idx, val = exact_idx, exact_val
     elif index == "lsh":
         t0 = time.perf_counter()
         lsh = LSHIndex(tables=tables, bits=bits, probes=probes, seed=seed)
-        lsh.fit(np.where(has_vector[:, None], vectors, 0))
+        rows = np.flatnonzero(has_vector)                 # index only items with a vector
+        lsh.fit(base[rows])
         t_build = time.perf_counter() - t0
+        at = np.searchsorted(rows, nodes)
+        lsh.query(base[nodes[:1]], k, exclude=at[:1])     # load the compiled kernel first
         t0 = time.perf_counter()
-        idx, val, n_cand = lsh.query(base[nodes], k, exclude=nodes)
+        idx, val, n_cand = lsh.query(base[nodes], k, exclude=at)
         t_query = time.perf_counter() - t0
+        idx = np.where(idx >= 0, rows[np.clip(idx, 0, None)], -1)
         result.update({"tables": tables, "bits": bits, "probes": probes,
                        "build_seconds": t_build, "query_seconds": t_query,
                        "recall_at_k": recall_at_k(idx, exact_idx),
                        "speedup": t_exact / max(t_query, 1e-9),
-                       "mean_candidates": float(n_cand.mean()), "items_in_index": len(base)})
+                       "mean_candidates": float(n_cand.mean()), "items_in_index": len(rows)})
+    elif index == "hnsw":
+        try:
+            import hnswlib
+        except ImportError:
+            raise GraphembError("--index hnsw needs hnswlib (pip install hnswlib, or "
+                                "graphemb[ann]); or use --index lsh.") from None
+        t0 = time.perf_counter()
+        rows = np.flatnonzero(has_vector)
+        h = hnswlib.Index(space="ip", dim=base.shape[1])
+        h.init_index(max_elements=len(rows), ef_construction=200, M=16, random_seed=seed)
+        h.add_items(base[rows], rows)
+        h.set_ef(max(64, 2 * k))
+        t_build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        labels, dist = h.knn_query(base[nodes], k=min(k + 1, len(rows)))
+        t_query = time.perf_counter() - t0
+        labels = labels.astype(np.int64)
+        val = (1 - dist).astype(np.float32)
+        val[labels == nodes[:, None]] = -np.inf          # drop the query item itself
+        order = np.argsort(-val, axis=1, kind="stable")[:, :k]
+        idx = np.take_along_axis(labels, order, 1)
+        val = np.take_along_axis(val, order, 1)
+        idx[np.isneginf(val)] = -1
+        result.update({"build_seconds": t_build, "query_seconds": t_query,
+                       "recall_at_k": recall_at_k(idx, exact_idx),
+                       "speedup": t_exact / max(t_query, 1e-9), "items_in_index": len(rows)})
     else:
-        raise GraphembError(f"unknown index {index!r}; choose exact or lsh.")
+        raise GraphembError(f"unknown index {index!r}; choose exact, lsh or hnsw.")
     result["neighbors"] = [[ids[j] for j in row if j >= 0] for row in idx]
     result["scores"] = [[float(s) for s, j in zip(vrow, row) if j >= 0]
                         for vrow, row in zip(val, idx)]
@@ -423,8 +492,10 @@ def decay_weights(user_codes: np.ndarray, times: np.ndarray, half_life: float) -
 
 
 def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=None,
-                 item_col=None, time_col=None, delimiter=None) -> dict:
-    """One vector per user: the (time-decayed) mean of the item vectors of their history.
+                 item_col=None, time_col=None, delimiter=None, center: bool = True) -> dict:
+    """One vector per user: the (time-decayed) mean of the item vectors of their history,
+    taken in item_space (unit length, centred unless ``center`` is False) so that every event
+    counts the same whatever its item's vector norm.
 
     Written as Parquet (user_id, vector fixed-size list<float32>, events) to ``output``
     (default ``workdir/user_vectors.parquet``); the file remembers the log and the model so
@@ -443,8 +514,9 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
     nodes = item_nodes(ev["items"], ids)
     n_users = len(ev["user_ids"])
     weights = None if hl is None else decay_weights(ev["user_codes"], ev["times"], hl)
-    uvec, has = mean_history_vectors(ev["user_codes"], nodes, vectors, has_vector, n_users,
-                                     weights)
+    uvec, has = mean_history_vectors(ev["user_codes"], nodes,
+                                     item_space(vectors, has_vector, center), has_vector,
+                                     n_users, weights)
     known = (nodes >= 0)
     known[known] = has_vector[nodes[known]]
     events = np.bincount(ev["user_codes"][known], minlength=n_users)
@@ -458,7 +530,7 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
                       "events": pa.array(events[has].astype(np.int64))})
     meta = {"logs": str(Path(logs).resolve()), "user_col": ev["user_col"],
             "item_col": ev["item_col"], "time_col": ev["time_col"], "delimiter": delimiter,
-            "half_life_seconds": hl, "workdir": str(ws.root.resolve()),
+            "half_life_seconds": hl, "center": center, "workdir": str(ws.root.resolve()),
             "model_manifest_sha": file_hash(ws.model / "manifest.json")}
     table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
     tmp = output.with_name(f".{output.name}.tmp")
@@ -467,7 +539,7 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
     return {"output": str(output), "users": int(has.sum()),
             "users_without_vector": int((~has).sum()), "events_used": int(known.sum()),
             "events_without_vector": int((~known).sum()), "half_life_seconds": hl,
-            "dim": int(uvec.shape[1])}
+            "dim": int(uvec.shape[1]), "center": center}
 
 
 def recommend(user, *, workdir=None, k: int = 10, user_vectors_path=None, logs=None,
@@ -515,7 +587,7 @@ def recommend(user, *, workdir=None, k: int = 10, user_vectors_path=None, logs=N
             mine = ev["user_codes"] == code[0]
             nodes = item_nodes(ev["items"].filter(pa.array(mine)), ids)
             seen = np.unique(nodes[nodes >= 0])
-    base = normalize(vectors)
+    base = item_space(vectors, has_vector, meta.get("center", True))
     masked = (np.array([0, len(seen)]), seen)
     idx, val = exact_search(normalize(uvec[None, :]), base, k, masked=masked, valid=has_vector)
     keep = idx[0] >= 0
