@@ -155,7 +155,7 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
             con.execute(f"CREATE TEMP TABLE raw AS {q['raw']}")
             for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
                 con.execute(f"CREATE TEMP VIEW {name} AS {q[name]}")
-            con.execute(f"CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
+            con.execute("CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
             con.execute("CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM kept_t")
             edges = _arrow(con.sql(q["edges"]))
             items = _arrow(con.sql(q["items"]))

@@ -5,7 +5,6 @@ Everything here is vectorised: no Python loop runs over events.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -173,14 +172,7 @@ def _check_columns(path: Path, header: list[str], wanted: list[str]) -> None:
     if missing:
         raise GraphembError(
             f"{path}: column {missing[0]!r} not found (columns are: {', '.join(header[:12])}); "
-            f"name the right one with --{_option_for(missing[0])} or fix the header.")
-
-
-_OPTION_HINT: dict[str, str] = {}
-
-
-def _option_for(column: str) -> str:
-    return _OPTION_HINT.get(column, "item-col/--user-col/--time-col")
+            "name the right one with --item-col, --user-col or --time-col, or fix the header.")
 
 
 def ids_as_given(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -244,18 +236,6 @@ def _first_bad_time(strings: np.ndarray) -> int:
         except (ValueError, TypeError, OverflowError):
             hi = mid
     return lo
-
-
-@dataclass
-class Transitions:
-    """Directed item-to-item transitions extracted from a log, ids as codes 0..n_items-1."""
-
-    src: np.ndarray
-    dst: np.ndarray
-    weight: np.ndarray
-    item_ids: np.ndarray          # code -> original item id
-    item_counts: np.ndarray       # code -> events kept
-    report: dict = field(default_factory=dict)
 
 
 def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.ndarray,

@@ -5,64 +5,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from . import logs as logs_mod
+from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa: F401
+                     log_header as _header, parse_event_weights, pick_column as _pick_column,
+                     read_edge_list, transitions_from_log)
 from .errors import GraphembError
+from .logs import parse_duration
 from .export import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, read_manifest,
                         save_npy, write_manifest)
-
-# Column names recognised when the user does not name them.
-USER_COLUMNS = ("user", "user_id", "userId", "userid", "uid", "visitorid", "visitor_id",
-                "session_id", "customer_id")
-ITEM_COLUMNS = ("item", "item_id", "itemId", "itemid", "iid", "movieId", "movie_id",
-                "product_id", "productId", "sku")
-TIME_COLUMNS = ("timestamp", "time", "ts", "event_time", "datetime", "date", "created_at")
-
-
-def _pick_column(path: Path, header: list[str], given: str | None, candidates, option: str):
-    if given:
-        return given
-    for name in candidates:
-        if name in header:
-            return name
-    raise GraphembError(f"{path}: no {option.split('-')[0]} column found among "
-                        f"({', '.join(header[:12])}); name it with --{option}.")
-
-
-def _header(path: Path, delimiter: str | None) -> list[str]:
-    fmt = logs_mod.file_format(path)
-    if not path.exists():
-        raise GraphembError(f"{path}: no such file; check the path of the log.")
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-        try:
-            return list(pq.read_schema(path).names)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise GraphembError(f"{path}: not a readable Parquet file ({exc}).") from None
-    return logs_mod._read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
-
-
-def parse_event_weights(text: str | dict | None) -> dict | None:
-    """'view=1,cart=3,buy=5' -> {'view': 1.0, 'cart': 3.0, 'buy': 5.0}."""
-    if text is None or isinstance(text, dict):
-        return text
-    weights = {}
-    for part in str(text).split(","):
-        name, sep, value = part.partition("=")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise GraphembError(f"--event-weights: cannot read {part!r}; write type=weight pairs "
-                                "such as view=1,cart=3,buy=5.")
-    return weights
-
 
 def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None,
                 user_col: str | None = None, item_col: str | None = None,
@@ -83,19 +36,19 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     t0 = time.perf_counter()
     if (logs is None) == (from_edges is None):
         raise GraphembError("give either a log file or --from-edges FILE, not both or neither.")
-    gap = logs_mod.parse_duration(session_gap)
+    gap = parse_duration(session_gap)
     if min_item_count < 1:
         raise GraphembError("--min-item-count must be at least 1.")
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
     if from_edges is not None:
-        src, dst, weight, item_ids, item_counts, counts = _read_edge_list(Path(from_edges),
+        src, dst, weight, item_ids, item_counts, counts = read_edge_list(Path(from_edges),
                                                                           delimiter)
         source = {"edges": str(from_edges)}
     else:
         if engine not in ENGINES:
             raise GraphembError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
-        src, dst, weight, item_ids, item_counts, counts = _transitions_from_log(
+        src, dst, weight, item_ids, item_counts, counts = transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
             engine, memory_limit, ws.root, quiet)
@@ -118,171 +71,6 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})
     return manifest
-
-
-ENGINES = ("auto", "numpy", "duckdb", "spark")
-AUTO_DUCKDB_BYTES = 2 << 30
-
-
-def _transitions_from_log(path, user_col, item_col, time_col, weight_col, event_col,
-                          event_weights, gap, min_item_count, max_user_events, delimiter,
-                          engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True):
-    header = _header(path, delimiter)
-    user_col = _pick_column(path, header, user_col, USER_COLUMNS, "user-col")
-    item_col = _pick_column(path, header, item_col, ITEM_COLUMNS, "item-col")
-    time_col = _pick_column(path, header, time_col, TIME_COLUMNS, "time-col")
-    columns = [user_col, item_col, time_col] + [c for c in (weight_col, event_col) if c]
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise GraphembError(f"{path}: column {missing[0]!r} not found (columns are: "
-                            f"{', '.join(header[:12])}); name the right one with the "
-                            "--*-col options or fix the header.")
-    if event_col and not event_weights:
-        raise GraphembError("--event-col needs --event-weights, e.g. view=1,cart=3,buy=5.")
-    if engine == "auto":
-        engine = "duckdb" if path.stat().st_size > AUTO_DUCKDB_BYTES else "numpy"
-    if engine in ("duckdb", "spark"):
-        from . import engines
-
-        run = engines.duckdb_transitions if engine == "duckdb" else engines.spark_transitions
-        extra = {"memory_limit": memory_limit, "temp_dir": temp_dir} if engine == "duckdb" \
-            else {}
-        out = run(path, user_col, item_col, time_col, weight_col, event_col, event_weights,
-                  gap, min_item_count, max_user_events, delimiter, quiet=quiet, **extra)
-        out[5]["engine"] = engine
-        return out
-    table = logs_mod.read_table(path, list(dict.fromkeys(columns)), delimiter,
-                                string_columns=[user_col, item_col])
-    n_read = table.num_rows
-    counts = {"events_read": n_read}
-
-    # Rows with an empty user, item or time cannot be placed in a session: count and skip.
-    missing = np.zeros(n_read, dtype=bool)
-    for col in (user_col, item_col, time_col):
-        column = table.column(col)
-        null = np.asarray(column.is_null())
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            null |= np.asarray(pc.equal(pc.utf8_trim_whitespace(column), "").fill_null(True))
-        missing |= null
-    counts["dropped_missing_values"] = int(missing.sum())
-    line = np.flatnonzero(~missing) + 2       # file line of each kept row (header is line 1)
-    if missing.any():
-        table = table.filter(pa.array(~missing))
-
-    weight = np.ones(table.num_rows, dtype=np.float64)
-    if weight_col:
-        wcol = table.column(weight_col)
-        if not (pa.types.is_integer(wcol.type) or pa.types.is_floating(wcol.type)):
-            raise GraphembError(f"{path}: column {weight_col!r} is not numeric ({wcol.type}); "
-                                "give numbers or drop --weight-col.")
-        weight = np.asarray(pc.cast(wcol, pa.float64()).fill_null(np.nan))
-        bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0))
-        if len(bad):
-            raise GraphembError(f"{path}: line {line[bad[0]]}, column {weight_col!r}: weight "
-                                f"{weight[bad[0]]} is not a finite number >= 0; fix or remove "
-                                "the row.")
-    if event_col:
-        etype = table.column(event_col).cast(pa.string())
-        names = list(event_weights)
-        idx = np.asarray(pc.index_in(etype, pa.array(names)).fill_null(-1))
-        known = idx >= 0
-        counts["dropped_unlisted_event_types"] = int((~known).sum())
-        weight = weight * np.where(known, np.asarray(list(event_weights.values()) + [0.0])[idx],
-                                   0.0)
-        keep = known
-    else:
-        keep = np.ones(table.num_rows, dtype=bool)
-
-    times = logs_mod.times_to_seconds(path, time_col, table.column(time_col))
-    bad_time = np.flatnonzero(~np.isfinite(times))
-    if len(bad_time):
-        raise GraphembError(f"{path}: line {line[bad_time[0]]}, column {time_col!r}: timestamp "
-                            "is not a number; use epoch seconds or ISO-8601 throughout.")
-    user_codes, _ = logs_mod.factorize(table.column(user_col).cast(pa.string()))
-    item_codes, item_values = logs_mod.factorize(table.column(item_col).cast(pa.string()))
-    # The raw item column decides the id type (ints stay ints, "007" stays a string).
-    item_ids = logs_mod.ids_as_given(
-        item_values if not pa.types.is_integer(table.column(item_col).type)
-        else pc.cast(item_values, pa.int64()))
-
-    if max_user_events is not None:
-        per_user = np.bincount(user_codes[keep], minlength=user_codes.max() + 1)
-        spam = per_user[user_codes] > max_user_events
-        counts["dropped_overactive_users"] = int(np.count_nonzero(per_user > max_user_events))
-        counts["dropped_overactive_user_events"] = int((spam & keep).sum())
-        keep &= ~spam
-    per_item = np.bincount(item_codes[keep], minlength=len(item_ids))
-    if min_item_count > 1:
-        rare = per_item[item_codes] < min_item_count
-        counts["dropped_rare_item_events"] = int((rare & keep).sum())
-        keep &= ~rare
-        per_item = np.bincount(item_codes[keep], minlength=len(item_ids))
-    counts["events_used"] = int(keep.sum())
-    src, dst, w, report = logs_mod.sessionize(user_codes[keep], times[keep], item_codes[keep],
-                                              weight[keep], gap)
-    counts.update(report)
-    counts["users"] = int(len(np.unique(user_codes[keep])))
-    counts["engine"] = "numpy"
-    return src, dst, w, item_ids, per_item, counts
-
-
-def _read_edge_list(path: Path, delimiter: str | None):
-    """src,dst[,weight] with or without a header; comma, tab or space separated."""
-    import pyarrow.csv as pacsv
-
-    if not path.exists():
-        raise GraphembError(f"{path}: no such file; check the path of the edge list.")
-    import gzip
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        first = fh.readline().decode("utf-8", errors="replace").strip()
-    if not first:
-        raise GraphembError(f"{path}: is empty; expected lines of src,dst[,weight].")
-    sep = delimiter or next((s for s in (",", "\t", " ") if s in first), ",")
-    fields = [f for f in first.split(sep) if f != ""]
-    has_header = fields[0].lower() in ("src", "source", "from", "u", "node1", "head") or \
-        (len(fields) >= 3 and not _looks_numeric(fields[2]))
-    if len(fields) < 2:
-        raise GraphembError(f"{path}: line 1 has {len(fields)} field(s); expected src{sep}dst"
-                            f"[{sep}weight].")
-    names = ["src", "dst", "weight"][:len(fields)] + [f"extra{i}" for i in range(len(fields) - 3)]
-    try:
-        table = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(column_names=names,
-                                                 skip_rows=1 if has_header else 0),
-            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"src": pa.string(), "dst": pa.string()},
-                include_columns=names[:3]))
-    except (pa.ArrowInvalid, OSError, EOFError) as exc:
-        raise GraphembError(f"{path}: cannot read edge list: {logs_mod._first_line(exc)}") \
-            from None
-    if table.num_rows == 0:
-        raise GraphembError(f"{path}: has no edges.")
-    both = pa.chunked_array(table.column("src").chunks + table.column("dst").chunks)
-    codes, values = logs_mod.factorize(both)
-    n = table.num_rows
-    src, dst = codes[:n], codes[n:]
-    if "weight" in table.column_names:
-        weight = np.asarray(pc.cast(table.column("weight"), pa.float64()).fill_null(np.nan))
-        bad = np.flatnonzero(~np.isfinite(weight) | (weight <= 0))
-        if len(bad):
-            raise GraphembError(f"{path}: line {bad[0] + 1 + has_header}: weight {weight[bad[0]]} "
-                                "must be a finite number > 0.")
-    else:
-        weight = np.ones(n, dtype=np.float64)
-    item_ids = logs_mod.ids_as_given(values)
-    degree = np.bincount(codes, minlength=len(values))
-    counts = {"edges_read": n}
-    return src, dst, weight, item_ids, degree, counts
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def load_graph(workdir=None, mmap: bool = True) -> tuple[Graph, dict]:
