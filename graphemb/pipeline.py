@@ -216,7 +216,7 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
     ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
     by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
     """
-    from .train import train_word2vec
+    from .word2vec import train_word2vec
 
     if dim < 1 or window < 1 or epochs < 1 or negative < 0 or min_count < 1:
         raise GraphembError("--dim, --window, --epochs and --min-count must be at least 1 and "

@@ -218,3 +218,12 @@ def test_walk_shards_union_equals_unsharded_and_train_reads_them(log_csv, tmp_pa
     assert r.exit_code == 0, r.output
     r = invoke(["walk", "--shard", "4/3"], ws)
     assert r.exit_code == 1 and "i/N" in r.output
+
+
+def test_api_verbs_stay_functions_after_training(log_csv, tmp_path):
+    ws = tmp_path / "ws"
+    graphemb.build_graph(log_csv, workdir=ws, time_col="ts")
+    graphemb.walk(workdir=ws, num_walks=2, walk_length=10)
+    for _ in range(2):  # a submodule named like a verb would shadow it after the first call
+        graphemb.train(workdir=ws, dim=8, epochs=1, workers=1)
+    assert callable(graphemb.train) and callable(graphemb.walk) and callable(graphemb.export)

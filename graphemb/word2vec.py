@@ -1,4 +1,7 @@
-"""Word2vec (gensim) on the walk corpus."""
+"""Word2vec (gensim) on the walk corpus.
+
+(Not named train.py: a submodule of that name would replace the graphemb.train function.)
+"""
 from __future__ import annotations
 
 import logging

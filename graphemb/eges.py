@@ -1,0 +1,539 @@
+"""EGES and GES: item vectors fused from an id embedding and side-information embeddings.
+
+Wang et al., "Billion-scale Commodity Embedding for E-commerce Recommendation in Alibaba"
+(KDD 2018). Each item v has n side-information values (category, brand, ...). Its vector is
+
+    H_v = sum_j softmax(a_v)_j W^j[v]        j = 0 (the item id), 1..n (its side values)
+
+trained by skip-gram with negative sampling over the walks (graphemb.sgns). GES uses equal
+weights (a plain average). An item that has side information but is not in the graph (a
+cold-start item) gets the average of its side-information embeddings.
+
+The side-information table is a CSV/TSV/Parquet file with one row per item: an item id
+column (found like the log's, e.g. item_id or movieId, or named with ``item_col``) and
+categorical columns. Rules:
+
+* Values are categories compared as text, after trimming white space. With
+  ``multi_value="first"`` a value such as ``Adventure|Comedy`` counts as its first part
+  (``Adventure``); the default ``"whole"`` keeps the value as written (the genre *set*).
+* An empty value is a value of its own per column, "missing", with its own embedding
+  (learned from the items that lack the value). Graph items absent from the table have
+  every column missing.
+* Rows with an empty item id are skipped and counted. An id given twice with the same
+  values is used once; with different values it is an error naming both lines.
+* Ids match the graph's node ids by their text: 42 matches 42, "007" does not match 7.
+* Without ``side_cols`` every column other than the id is used whose values are shared
+  (at most half as many distinct values as rows); near-unique columns such as titles are
+  skipped and listed in the counts. Tables of fewer than 20 rows keep every column.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import logs as logs_mod
+from . import sgns
+from .errors import GraphembError
+from .workspace import file_hash, load_npy, save_npy
+
+FUSIONS = ("eges", "ges")
+MULTI_VALUE = ("whole", "first")
+MULTI_SEPARATOR = "|"
+MIN_ROWS_TO_SKIP = 20     # smaller tables keep every column
+
+
+@dataclass
+class SideInfo:
+    """Side information of distinct items: one row per item, one code per column."""
+
+    path: Path
+    item_col: str
+    columns: list[str]
+    keys: np.ndarray            # item ids as text (object) [n_items]
+    codes: np.ndarray           # int32 [n_items, n_cols]; code len(labels[s]) - 1 = missing
+    labels: list[list]          # per column: value labels, the last one None (missing)
+    lines: np.ndarray           # file line (CSV) or row number (Parquet) of each item
+    counts: dict = field(default_factory=dict)
+
+    def missing_code(self, s: int) -> int:
+        return len(self.labels[s]) - 1
+
+
+def _columns_of(path: Path, delimiter: str | None) -> list[str]:
+    if not path.exists():
+        raise GraphembError(f"{path}: no such file; check the path of the side-information "
+                            "table.")
+    if path.is_dir():
+        raise GraphembError(f"{path}: is a folder, expected a side-information table file.")
+    fmt = logs_mod.file_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+        try:
+            return list(pq.read_schema(path).names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise GraphembError(f"{path}: not a readable Parquet file "
+                                f"({logs_mod._first_line(exc)}).") from None
+    return logs_mod._read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
+
+
+def _as_text(column) -> pa.ChunkedArray:
+    """Trimmed text; null where empty."""
+    text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def parse_columns(side_cols) -> list[str] | None:
+    if side_cols is None:
+        return None
+    if isinstance(side_cols, str):
+        side_cols = side_cols.split(",")
+    cols = [c.strip() for c in side_cols if c and c.strip()]
+    if not cols:
+        raise GraphembError("--side-cols is empty; name columns such as genre,year.")
+    return list(dict.fromkeys(cols))
+
+
+def read_side_info(path, item_col: str | None = None, side_cols=None,
+                   delimiter: str | None = None, multi_value: str = "whole") -> SideInfo:
+    """Read and validate a side-information table (see the module doc for the rules)."""
+    from .pipeline import ITEM_COLUMNS
+
+    path = Path(path)
+    if multi_value not in MULTI_VALUE:
+        raise GraphembError(f"--multi-value must be one of {', '.join(MULTI_VALUE)} "
+                            f"(got {multi_value!r}).")
+    header = _columns_of(path, delimiter)
+    if item_col is None:
+        item_col = next((c for c in ITEM_COLUMNS if c in header), None)
+        if item_col is None:
+            raise GraphembError(f"{path}: no item id column found among "
+                                f"({', '.join(header[:12])}); name it with --item-col.")
+    elif item_col not in header:
+        raise GraphembError(f"{path}: item column {item_col!r} not found (columns are: "
+                            f"{', '.join(header[:12])}); name the right one with --item-col.")
+    chosen = parse_columns(side_cols)
+    if chosen is not None:
+        missing = [c for c in chosen if c not in header]
+        if missing:
+            raise GraphembError(f"{path}: side-information column {missing[0]!r} not found "
+                                f"(columns are: {', '.join(header[:12])}); fix --side-cols.")
+        if item_col in chosen:
+            raise GraphembError(f"--side-cols names the item id column {item_col!r}; list only "
+                                "the side-information columns.")
+    candidates = chosen or [c for c in header if c != item_col]
+    if not candidates:
+        raise GraphembError(f"{path}: has only the item column {item_col!r}; add categorical "
+                            "side-information columns (e.g. category, brand).")
+    table = logs_mod.read_table(path, list(dict.fromkeys([item_col] + candidates)), delimiter,
+                                what="side-information table")
+    is_parquet = logs_mod.file_format(path) == "parquet"
+    n_rows = table.num_rows
+    line = np.arange(n_rows, dtype=np.int64) + (1 if is_parquet else 2)
+    where = "row" if is_parquet else "line"
+
+    keys = _as_text(table.column(item_col))
+    has_id = np.asarray(keys.is_valid())
+    counts = {"rows_read": n_rows, "rows_without_item_id": int((~has_id).sum())}
+    if not has_id.any():
+        raise GraphembError(f"{path}: column {item_col!r} has no item ids; check --item-col.")
+
+    values = {}
+    for col in candidates:
+        text = _as_text(table.column(col))
+        if multi_value == "first":
+            first = pc.list_element(pc.split_pattern(text, MULTI_SEPARATOR), 0)
+            text = _as_text(first)
+        values[col] = text
+
+    if chosen is None:
+        # Shared (categorical) columns only; near-unique ones (titles, ids) carry no side
+        # information beyond the item id.
+        columns, skipped = [], []
+        for col in candidates:
+            distinct = pc.count_distinct(values[col]).as_py()
+            near_unique = n_rows >= MIN_ROWS_TO_SKIP and distinct > n_rows / 2
+            (skipped if near_unique else columns).append(col)
+        counts["skipped_near_unique_columns"] = skipped
+        if not columns:
+            raise GraphembError(f"{path}: no categorical side-information column (every column "
+                                f"has a different value for most rows: {', '.join(skipped)}); "
+                                "name columns with --side-cols.")
+    else:
+        columns = chosen
+
+    rows = np.flatnonzero(has_id)
+    key_codes, key_values = logs_mod.factorize(keys.filter(pa.array(has_id)))
+    key_array = np.asarray(key_values.to_numpy(zero_copy_only=False), dtype=object)
+    code_cols, labels = [], []
+    for col in columns:
+        text = values[col].filter(pa.array(has_id))
+        null = np.asarray(text.is_null())
+        codes, uniq = logs_mod.factorize(text.fill_null(""))
+        labels_col = [v for v in uniq.to_pylist()]
+        # Renumber: real values first (order of first appearance), then "missing" last.
+        if null.any():
+            empty = int(codes[np.flatnonzero(null)[0]])
+            keep = np.ones(len(labels_col), dtype=bool)
+            keep[empty] = False
+            renum = np.cumsum(keep) - 1
+            renum[empty] = keep.sum()
+            codes = renum[codes]
+            labels_col = [v for v, k in zip(labels_col, keep) if k]
+        labels.append(labels_col + [None])
+        code_cols.append(codes)
+    codes = np.stack(code_cols, axis=1).astype(np.int32)
+
+    # Duplicate ids: fine if identical, an error if any column disagrees.
+    order = np.argsort(key_codes, kind="stable")
+    same = key_codes[order[1:]] == key_codes[order[:-1]]
+    if same.any():
+        differ = np.any(codes[order[1:]] != codes[order[:-1]], axis=1) & same
+        if differ.any():
+            pos = np.flatnonzero(differ)
+            i = pos[np.argmin(order[pos + 1])]
+            later, earlier = order[i + 1], order[i]
+            col = int(np.flatnonzero(codes[later] != codes[earlier])[0])
+            name = columns[col]
+
+            def shown(r):
+                label = labels[col][codes[r, col]]
+                return "(empty)" if label is None else repr(label)
+
+            raise GraphembError(
+                f"{path}: {where} {line[rows[later]]}: item {key_array[key_codes[later]]} "
+                f"appears again with {name}={shown(later)} but {where} {line[rows[earlier]]} "
+                f"has {shown(earlier)}; keep one row per item.")
+    first_rows = np.sort(np.unique(key_codes, return_index=True)[1])
+    counts["duplicate_rows"] = int(len(key_codes) - len(first_rows))
+    counts["items"] = int(len(first_rows))
+    side = SideInfo(path=path, item_col=item_col, columns=columns,
+                    keys=key_array[key_codes[first_rows]], codes=codes[first_rows],
+                    labels=labels, lines=line[rows[first_rows]], counts=counts)
+    for s, col in enumerate(columns):
+        counts[f"values_{col}"] = len(labels[s]) - 1
+        counts[f"missing_{col}"] = int((side.codes[:, s] == side.missing_code(s)).sum())
+    return side
+
+
+def node_keys(node_ids: np.ndarray) -> pa.Array:
+    """Graph node ids as text, the way side-information ids are matched."""
+    if node_ids.dtype.kind in "iu":
+        return pc.cast(pa.array(node_ids.astype(np.int64)), pa.string())
+    return pa.array(np.asarray(node_ids, dtype=object), type=pa.string())
+
+
+def ids_like(keys: np.ndarray, node_ids: np.ndarray) -> np.ndarray:
+    """Text keys of cold-start items as ids of the graph's kind (int64 when possible)."""
+    if node_ids.dtype.kind in "iu" and len(keys):
+        text = pa.array(list(keys), type=pa.string())
+        if pc.all(pc.match_substring_regex(text, logs_mod._CANONICAL_INT)).as_py():
+            return np.asarray(pc.cast(text, pa.int64()))
+    if node_ids.dtype.kind in "iu" and not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(keys, dtype=object)
+
+
+@dataclass
+class EGESResult:
+    fusion: str
+    columns: list[str]               # side-information columns, in component order 1..n
+    vectors: np.ndarray              # float32 [num_nodes, dim]: H_v
+    has_vector: np.ndarray           # bool [num_nodes]
+    cold_ids: np.ndarray             # ids of cold-start items (int64 or object)
+    cold_vectors: np.ndarray         # float32 [n_cold, dim]
+    side_embeddings: list[np.ndarray]  # per column float32 [n_values + 1, dim] (last: missing)
+    side_labels: list[list]          # per column value labels, None = missing
+    side_items: list[np.ndarray]     # per column: items (warm + cold) with each value
+    attention: np.ndarray            # float32 [num_nodes, n + 1]: softmax(a_v)
+    E: np.ndarray
+    Z: np.ndarray
+    A: np.ndarray
+    counts: dict
+    stats: dict
+
+
+def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
+               fusion: str = "eges", **sgns_options) -> EGESResult:
+    """Train EGES (or GES) on the walks; see graphemb.sgns.train for the options."""
+    if fusion not in FUSIONS:
+        raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
+    n = len(node_ids)
+    n_cols = len(side.columns)
+    pos = np.asarray(pc.index_in(pa.array(side.keys, type=pa.string()),
+                                 value_set=node_keys(node_ids)).fill_null(-1)).astype(np.int64)
+    warm = pos >= 0
+    if not warm.any():
+        raise GraphembError(
+            f"{side.path}: none of its {len(side.keys):,} item ids (column {side.item_col!r}, "
+            f"e.g. {side.keys[0]!r}) is a node of the graph (e.g. {node_ids[0]!r}); check "
+            "--item-col.")
+    sizes = np.array([len(lab) for lab in side.labels], dtype=np.int64)
+    offsets = n + np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    node_codes = np.tile(sizes - 1, (n, 1))          # missing unless the table says otherwise
+    node_codes[pos[warm]] = side.codes[warm]
+    feat = np.empty((n, n_cols + 1), dtype=np.int32)
+    feat[:, 0] = np.arange(n)
+    feat[:, 1:] = offsets[None, :] + node_codes
+    num_rows = int(n + sizes.sum())
+
+    stats = sgns.train(walks, feat, num_rows, learn_attention=fusion == "eges", **sgns_options)
+    E, Z, A = stats.pop("E"), stats.pop("Z"), stats.pop("A")
+    token_counts = stats.pop("counts")
+
+    if fusion == "eges":
+        weights = np.exp(A - A.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+    else:
+        weights = np.full(A.shape, 1.0 / A.shape[1], dtype=np.float32)
+    weights = weights.astype(np.float32)
+    vectors = np.zeros((n, E.shape[1]), dtype=np.float32)
+    for j in range(feat.shape[1]):
+        vectors += weights[:, j, None] * E[feat[:, j]]
+    side_mean = _side_mean(E, feat[:, 1:])
+    has_vector = token_counts > 0
+    in_table = np.zeros(n, dtype=bool)
+    in_table[pos[warm]] = True
+    # Graph items no walk reached: from their side information, as a cold-start item.
+    fill = ~has_vector & in_table
+    vectors[fill] = side_mean[fill]
+    vectors[~has_vector & ~in_table] = 0.0
+    has_vector = has_vector | fill
+
+    cold = ~warm
+    cold_rows = offsets[None, :] + side.codes[cold]
+    cold_vectors = _side_mean(E, cold_rows)
+    cold_ids = ids_like(side.keys[cold], node_ids)
+
+    side_embeddings, side_items = [], []
+    for s in range(n_cols):
+        side_embeddings.append(E[offsets[s]:offsets[s] + sizes[s]].copy())
+        per_value = np.bincount(node_codes[:, s], minlength=sizes[s])
+        per_value += np.bincount(side.codes[cold, s], minlength=sizes[s])
+        side_items.append(per_value)
+    counts = {
+        "nodes": n,
+        "vectors": int(has_vector.sum()),
+        "nodes_without_vector": int((~has_vector).sum()),
+        "nodes_vector_from_side_info": int(fill.sum()),
+        "side_info_items": int(len(side.keys)),
+        "side_info_items_in_graph": int(warm.sum()),
+        "cold_start_items": int(cold.sum()),
+        "graph_items_without_side_info": int(n - in_table.sum()),
+        **{f"side_info_{k}": v for k, v in side.counts.items()},
+    }
+    return EGESResult(fusion, list(side.columns), vectors, has_vector, cold_ids, cold_vectors,
+                      side_embeddings, side.labels, side_items, weights, E, Z, A, counts, stats)
+
+
+def _side_mean(E: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Average of the side-information embeddings of each item (the cold-start vector)."""
+    out = np.zeros((rows.shape[0], E.shape[1]), dtype=np.float32)
+    for s in range(rows.shape[1]):
+        out += E[rows[:, s]]
+    return out / max(rows.shape[1], 1)
+
+
+# ------------------------------------------------------------------- model/ artifacts
+
+def _ids_array(ids: np.ndarray) -> pa.Array:
+    return pa.array(ids, type=pa.int64() if ids.dtype.kind in "iu" else pa.string())
+
+
+def save_result(folder: Path, result: EGESResult) -> None:
+    """Write the EGES outputs into a model folder (besides vectors.npy and has_vector.npy)."""
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    save_npy(folder, "cold_start_vectors", result.cold_vectors)
+    pq.write_table(pa.table({"item_id": _ids_array(result.cold_ids)}),
+                   folder / "cold_start_ids.parquet")
+    save_npy(folder, "attention", result.attention)
+    save_npy(folder, "input_embeddings", result.E)
+    save_npy(folder, "output_embeddings", result.Z)
+    save_npy(folder, "attention_logits", result.A)
+    pq.write_table(side_table(result.columns, result.side_labels, result.side_embeddings,
+                              result.side_items), folder / "side_embeddings.parquet")
+
+
+def side_table(columns, labels, embeddings, items) -> pa.Table:
+    dim = embeddings[0].shape[1]
+    col = [c for c, lab in zip(columns, labels) for _ in lab]
+    value = [v for lab in labels for v in lab]
+    flat = np.concatenate(embeddings).astype(np.float32)
+    return pa.table({
+        "column": pa.array(col, type=pa.string()),
+        "value": pa.array(value, type=pa.string()),
+        "items": pa.array(np.concatenate(items).astype(np.int64)),
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), dim),
+    })
+
+
+def load_cold_start(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of the cold-start items of an EGES/GES model folder."""
+    import pyarrow.parquet as pq
+
+    vectors = load_npy(folder, "cold_start_vectors", mmap=False)
+    path = Path(folder) / "cold_start_ids.parquet"
+    try:
+        column = pq.read_table(path).column("item_id")
+    except (OSError, pa.ArrowInvalid, KeyError) as exc:
+        raise GraphembError(f"{path}: unreadable ({logs_mod._first_line(exc)}); rerun "
+                            "`graphemb train --side-info ...`.") from None
+    if pa.types.is_integer(column.type):
+        ids = column.to_numpy()
+    else:
+        ids = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    return ids, vectors
+
+
+def load_side_table(folder: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    path = Path(folder) / "side_embeddings.parquet"
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise GraphembError(f"{path}: unreadable ({logs_mod._first_line(exc)}); rerun "
+                            "`graphemb train --side-info ...`.") from None
+
+
+def side_info_record(path: Path) -> dict:
+    """How the model manifest remembers the side-information table."""
+    return {"path": str(path), "sha256": file_hash(Path(path))}
+
+
+# ------------------------------------------------------------------------ the stage
+
+def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "eges",
+                item_col: str | None = None, multi_value: str = "whole",
+                delimiter: str | None = None, dim: int = 128, window: int = 5, epochs: int = 5,
+                negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
+                alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 1.0,
+                workers: int | None = None, seed: int = 0, walk_dirs=None,
+                quiet: bool = True) -> dict:
+    """`graphemb train` with graphemb's own trainer: EGES/GES with side information, or
+    plain skip-gram (side_info None). Writes ``workdir/model`` and returns its manifest."""
+    import time
+
+    from .pipeline import load_graph, load_walk_sets
+    from .progress import progress
+    from .walks import set_workers
+    from .workspace import Workspace, input_record, write_manifest
+
+    if negative < 1:
+        raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
+                            "hierarchical softmax).")
+    if fusion not in FUSIONS:
+        raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
+    ws = Workspace(workdir)
+    t0 = time.perf_counter()
+    side = None
+    if side_info is not None:
+        side = read_side_info(side_info, item_col=item_col, side_cols=side_cols,
+                              delimiter=delimiter, multi_value=multi_value)
+    graph, _ = load_graph(workdir)
+    walk_sets = load_walk_sets(workdir, walk_dirs)
+    walks = [w for w, _, _ in walk_sets]
+    n_rows = sum(len(w) for w in walks)
+    threads = set_workers(workers)
+    options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
+                   ns_exponent=ns_exponent, sample=sample, alpha=alpha, min_alpha=min_alpha,
+                   seed=seed)
+    t_read = time.perf_counter()
+    with ws.writing("model") as tmp, \
+            progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
+        if side is not None:
+            result = train_eges(walks, graph.node_ids, side, fusion=fusion,
+                                attention_lr=attention_lr, on_rows=bar.update, **options)
+            vectors, has_vector, stats, counts = (result.vectors, result.has_vector,
+                                                  result.stats, result.counts)
+            save_result(tmp, result)
+            method = fusion
+        else:
+            vectors, has_vector, stats = sgns.train_skipgram(walks, graph.num_nodes,
+                                                             on_rows=bar.update, **options)
+            counts = {"nodes": graph.num_nodes, "vectors": int(has_vector.sum()),
+                      "nodes_without_vector": int((~has_vector).sum())}
+            method = "skipgram"
+        save_npy(tmp, "vectors", vectors)
+        save_npy(tmp, "has_vector", has_vector)
+        params = {"method": method, "trainer": "numba", **options, "sg": True, "hs": False,
+                  "workers": threads}
+        inputs = {**{("walks" if i == 0 else f"walks{i}"): input_record(folder)
+                     for i, (_, _, folder) in enumerate(walk_sets)},
+                  "graph": input_record(ws.graph)}
+        if side is not None:
+            params.update({"side_info": str(side_info), "side_cols": side.columns,
+                           "item_col": side.item_col, "multi_value": multi_value,
+                           "attention_lr": attention_lr,
+                           "components": ["item"] + side.columns})
+            inputs["side_info"] = side_info_record(Path(side_info))
+        counts.update({"examples": stats["examples"], "words_trained": stats["words_trained"],
+                       "loss_per_epoch": [round(x, 5) for x in stats["loss_per_epoch"]]})
+        manifest = write_manifest(
+            tmp, "model", params, inputs, counts,
+            {"read_seconds": t_read - t0, "train_seconds": stats["seconds"],
+             "words_per_second": stats["words_per_second"],
+             "total_seconds": time.perf_counter() - t0})
+    return manifest
+
+
+# ------------------------------------------------------------------------- export
+
+def with_cold_start(model_dir: Path, ids: np.ndarray, vectors: np.ndarray):
+    """Graph items followed by cold-start items, and the ``cold_start`` flag column."""
+    cold_ids, cold_vectors = load_cold_start(model_dir)
+    if ids.dtype.kind in "iu" and cold_ids.dtype.kind in "iu":
+        all_ids = np.concatenate([ids.astype(np.int64), cold_ids.astype(np.int64)])
+    elif not len(cold_ids):
+        all_ids = ids
+    else:
+        # Text ids somewhere: every id as text, so that one column holds them all.
+        all_ids = np.array([str(x) for x in ids] + [str(x) for x in cold_ids], dtype=object)
+    flag = np.zeros(len(all_ids), dtype=bool)
+    flag[len(ids):] = True
+    return all_ids, np.concatenate([vectors, cold_vectors]).astype(np.float32), \
+        {"cold_start": flag}
+
+
+def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
+    """`graphemb export --what side-info|attention FILE`."""
+    from .export import write_table, write_vectors
+    from .pipeline import load_vectors
+    from .workspace import Workspace
+
+    ids, _, has_vector, manifest = load_vectors(workdir)
+    folder = Workspace(workdir).model
+    if manifest["params"].get("method") not in FUSIONS:
+        raise GraphembError(f"{folder}: the model was trained without side information; "
+                            "run `graphemb train --side-info ITEMS` first.")
+    if what == "side-info":
+        table = load_side_table(folder)
+        column = table.column("column").to_pylist()
+        value = table.column("value").to_pylist()
+        keys = np.array([f"{c}={'<missing>' if v is None else v}" for c, v in
+                         zip(column, value)], dtype=object)
+        vectors = np.asarray(table.column("vector").combine_chunks().flatten()) \
+            .reshape(table.num_rows, -1)
+        files = write_vectors(output, fmt, keys, vectors,
+                              {"column": column, "value": value,
+                               "items": table.column("items").to_numpy()}, key="key")
+        return {"files": [str(f) for f in files], "rows": table.num_rows,
+                "dim": int(vectors.shape[1]), "format": fmt, "what": what}
+    if what == "attention":
+        weights = load_npy(folder, "attention", mmap=False)
+        components = manifest["params"].get("components") or \
+            [f"c{j}" for j in range(weights.shape[1])]
+        from .export import ids_to_arrow
+        columns = {"item_id": ids_to_arrow(ids)}
+        for j, name in enumerate(components):
+            columns[f"weight_{name}"] = pa.array(weights[:, j].astype(np.float32))
+        columns["has_vector"] = pa.array(np.asarray(has_vector, dtype=bool))
+        files = write_table(output, fmt, pa.table(columns))
+        return {"files": [str(f) for f in files], "rows": len(ids), "format": fmt,
+                "what": what}
+    raise GraphembError(f"--what must be vectors, side-info or attention (got {what!r}).")

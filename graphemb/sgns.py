@@ -1,0 +1,394 @@
+"""Skip-gram with negative sampling in Numba, straight from the int32 walk array.
+
+One kernel family serves three models, which differ only in how the input vector H_v of a
+centre item v is made from rows of one stacked input matrix ``E``:
+
+    plain skip-gram   m = 1:   H_v = E[v]
+    GES               m = n+1: H_v = mean_j E[feat[v, j]]            (equal weights)
+    EGES              m = n+1: H_v = sum_j softmax(A[v])_j E[feat[v, j]]
+
+``feat[v, 0] = v`` is the item's own id row (W^0); ``feat[v, s]`` is the row of the value
+that item v has in side-information column s (W^s, shared by every item with that value).
+The output (context) vectors are ``Z``. For a centre v and a context u with negatives n:
+
+    loss = -log sigma(H_v . Z_u) - sum_n log sigma(-H_v . Z_n)
+
+The gradient reaches Z, every E row in feat[v] (scaled by its weight) and, for EGES, A[v]:
+
+    dL/dZ_t = (sigma(H.Z_t) - label_t) H
+    dL/dH   = sum_t (sigma(H.Z_t) - label_t) Z_t
+    dL/dE_j = w_j dL/dH                       (E_j = E[feat[v, j]])
+    dL/da_j = w_j (E_j - H) . dL/dH           (softmax derivative)
+
+The gradient with respect to H is summed over every context (and its negatives) of one
+centre position and applied once per position; Z is updated after each target, as in
+word2vec. Training is Hogwild: chunks of walks run in parallel with ``prange`` and update
+the shared matrices without locks. Each chunk draws from its own SplitMix64 stream seeded
+by (seed, epoch, chunk), and chunks hold a fixed number of walks whatever the thread
+count, so one thread gives identical results run to run; more threads differ only by the
+order in which concurrent updates land.
+
+Details that follow word2vec: the window is shrunk at random for each centre (``b`` drawn
+in [0, window), effective window ``window - b``), frequent items are down-sampled with
+``sample`` before windowing, the learning rate decays linearly from ``alpha`` to
+``min_alpha`` over all epochs (by walk position), and negatives come from the unigram
+distribution raised to ``ns_exponent`` (0.75), drawn in O(1) from an alias table; a
+negative equal to the context is skipped.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from numba import njit, prange
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_TO_UNIT32 = 1.0 / 4294967296.0      # 2**-32
+_MAX_EXP = 30.0                        # sigma(+-30) is 1 or 0 in float32
+
+# Walks per chunk: the unit of parallel work and of random streams (fixed, so results do
+# not depend on the number of threads).
+CHUNK_ROWS = 64
+
+
+# ----------------------------------------------------------------------------- random
+
+@njit(cache=True, inline="always")
+def _mix64(z):
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def _next64(state):
+    """SplitMix64: the advanced state and 64 random bits."""
+    state = state + _GOLDEN
+    return state, _mix64(state)
+
+
+@njit(cache=True, inline="always")
+def _chunk_state(seed, epoch, chunk):
+    z = _mix64(np.uint64(seed) * _GOLDEN + _mix64(np.uint64(epoch) + _GOLDEN))
+    return _mix64(z + _mix64(np.uint64(chunk) * _MIX1 + _GOLDEN))
+
+
+@njit(cache=True, inline="always")
+def _draw_alias(bits, n, prob, alias):
+    """One draw from an alias table with 64 random bits: high half picks, low half accepts."""
+    k = np.int64(((bits >> _S32) * np.uint64(n)) >> _S32)
+    u = np.float64(bits & _LOW32) * _TO_UNIT32
+    if u < prob[k]:
+        return k
+    return np.int64(alias[k])
+
+
+# ------------------------------------------------------------------- model pieces (pure)
+
+@njit(cache=True, inline="always")
+def _sigmoid(x):
+    if x > _MAX_EXP:
+        x = _MAX_EXP
+    elif x < -_MAX_EXP:
+        x = -_MAX_EXP
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, inline="always")
+def fuse(E, feat_row, a_row, learn_attention, h, w):
+    """H of one item into ``h``, its component weights into ``w``.
+
+    With learn_attention the weights are softmax(a_row); otherwise equal (1/m), which is
+    GES, and plain skip-gram when m == 1.
+    """
+    m = feat_row.shape[0]
+    dim = h.shape[0]
+    if learn_attention:
+        top = a_row[0]
+        for j in range(1, m):
+            if a_row[j] > top:
+                top = a_row[j]
+        total = 0.0
+        for j in range(m):
+            w[j] = math.exp(a_row[j] - top)
+            total += w[j]
+        for j in range(m):
+            w[j] = w[j] / total
+    else:
+        for j in range(m):
+            w[j] = 1.0 / m
+    row = feat_row[0]
+    w0 = w[0]
+    for d in range(dim):
+        h[d] = w0 * E[row, d]
+    for j in range(1, m):
+        row = feat_row[j]
+        wj = w[j]
+        for d in range(dim):
+            h[d] += wj * E[row, d]
+
+
+@njit(cache=True, inline="always")
+def sgns_pair(h, Z, targets, n_targets, lr, dh):
+    """One skip-gram example: context ``targets[0]`` (label 1), negatives ``targets[1:n]``
+    (label 0; a negative of -1 is skipped).
+
+    Adds dL/dH to ``dh`` (each Z row taken before its own update) and moves every Z row by
+    ``-lr * dL/dZ``. Returns the loss of the example.
+    """
+    dim = h.shape[0]
+    loss = 0.0
+    for k in range(n_targets):
+        t = targets[k]
+        if t < 0:
+            continue
+        s = np.float32(0.0)
+        for d in range(dim):
+            s += h[d] * Z[t, d]
+        sig = _sigmoid(s)
+        if k == 0:
+            g = np.float32(sig - 1.0)
+            loss -= math.log(max(sig, 1e-30))
+        else:
+            g = np.float32(sig)
+            loss -= math.log(max(1.0 - sig, 1e-30))
+        step = np.float32(lr * g)
+        for d in range(dim):
+            z = Z[t, d]
+            dh[d] += g * z
+            Z[t, d] = z - step * h[d]
+    return loss
+
+
+@njit(cache=True, inline="always")
+def fused_backward(E, feat_row, a_row, w, h, dh, lr, lr_attention, learn_attention):
+    """Apply dL/dH (``dh``) to the item's input rows and, with attention, to its a_v."""
+    m = feat_row.shape[0]
+    dim = h.shape[0]
+    if learn_attention:
+        hd = np.float32(0.0)
+        for d in range(dim):
+            hd += h[d] * dh[d]
+        for j in range(m):
+            row = feat_row[j]
+            ed = np.float32(0.0)
+            for d in range(dim):
+                ed += E[row, d] * dh[d]
+            a_row[j] -= lr_attention * w[j] * (ed - hd)
+    for j in range(m):
+        row = feat_row[j]
+        step = np.float32(lr * w[j])
+        for d in range(dim):
+            E[row, d] -= step * dh[d]
+
+
+# ---------------------------------------------------------------------------- kernel
+
+@njit(cache=True, parallel=True, fastmath=True)
+def train_block(walks, first_chunk, seed, epoch, feat, E, Z, A, learn_attention,
+                neg_prob, neg_alias, keep_prob, use_sample, window, negative,
+                alpha, min_alpha, rows_before, rows_total, attention_lr):
+    """One pass over a block of ``walks`` whose first chunk of CHUNK_ROWS walks has the
+    global number ``first_chunk`` (it seeds the chunk's random stream). Returns (loss,
+    examples, words) summed over the block.
+
+    ``rows_before`` walks of the whole schedule (all epochs) came before this block and
+    ``rows_total`` are in it: the learning rate of a walk follows its position in it.
+    """
+    n_rows, length = walks.shape
+    n_chunks = (n_rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+    m = feat.shape[1]
+    dim = E.shape[1]
+    n_neg_table = neg_prob.shape[0]
+    chunk_loss = np.zeros(n_chunks, dtype=np.float64)
+    chunk_pairs = np.zeros(n_chunks, dtype=np.int64)
+    chunk_words = np.zeros(n_chunks, dtype=np.int64)
+    for c in prange(n_chunks):
+        state = _chunk_state(seed, epoch, first_chunk + c)
+        h = np.empty(dim, dtype=np.float32)
+        dh = np.empty(dim, dtype=np.float32)
+        w = np.empty(m, dtype=np.float32)
+        sent = np.empty(length, dtype=np.int32)
+        targets = np.empty(negative + 1, dtype=np.int64)
+        loss = 0.0
+        pairs = 0
+        words = 0
+        r_end = min((c + 1) * CHUNK_ROWS, n_rows)
+        for r in range(c * CHUNK_ROWS, r_end):
+            lr = alpha - (alpha - min_alpha) * (rows_before + r) / rows_total
+            if lr < min_alpha:
+                lr = min_alpha
+            n = 0
+            for t in range(length):
+                x = walks[r, t]
+                if x < 0:
+                    break
+                if use_sample:
+                    state, bits = _next64(state)
+                    if (bits >> _S11) * _TO_UNIT >= keep_prob[x]:
+                        continue
+                sent[n] = x
+                n += 1
+            words += n
+            for i in range(n):
+                v = sent[i]
+                fuse(E, feat[v], A[v], learn_attention, h, w)
+                for d in range(dim):
+                    dh[d] = 0.0
+                state, bits = _next64(state)
+                b = np.int64(bits % np.uint64(window))
+                lo = max(0, i - window + b)
+                hi = min(n, i + window - b + 1)
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    u = sent[j]
+                    targets[0] = u
+                    for k in range(1, negative + 1):
+                        state, bits = _next64(state)
+                        t = _draw_alias(bits, n_neg_table, neg_prob, neg_alias)
+                        targets[k] = -1 if t == u else t
+                    loss += sgns_pair(h, Z, targets, negative + 1, lr, dh)
+                    pairs += 1
+                fused_backward(E, feat[v], A[v], w, h, dh, lr, lr * attention_lr,
+                               learn_attention)
+        chunk_loss[c] = loss
+        chunk_pairs[c] = pairs
+        chunk_words[c] = words
+    return chunk_loss.sum(), chunk_pairs.sum(), chunk_words.sum()
+
+
+@njit(cache=True, parallel=True)
+def _count_tokens(walks, num_nodes):
+    """Occurrences of each node in a block of walks (threads own disjoint node ranges)."""
+    n_threads = 8
+    counts = np.zeros((n_threads, num_nodes), dtype=np.int64)
+    n_rows = walks.shape[0]
+    step = (n_rows + n_threads - 1) // n_threads
+    for p in prange(n_threads):
+        for r in range(p * step, min((p + 1) * step, n_rows)):
+            for t in range(walks.shape[1]):
+                x = walks[r, t]
+                if x < 0:
+                    break
+                counts[p, x] += 1
+    return counts.sum(axis=0)
+
+
+# ---------------------------------------------------------------------------- driver
+
+def token_counts(walks, num_nodes: int, block_rows: int = 1 << 16) -> np.ndarray:
+    """Occurrences of every node in a walk array (or a list of them)."""
+    counts = np.zeros(num_nodes, dtype=np.int64)
+    for array in _as_list(walks):
+        for a in range(0, array.shape[0], block_rows):
+            counts += _count_tokens(_plain(array[a:a + block_rows]), num_nodes)
+    return counts
+
+
+def _as_list(walks) -> list:
+    return list(walks) if isinstance(walks, (list, tuple)) else [walks]
+
+
+def _plain(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(array).view(np.ndarray))
+
+
+def negative_table(counts: np.ndarray, exponent: float = 0.75):
+    """Alias table (prob float64, alias int32) over nodes, weights count**exponent."""
+    from .walks import build_alias_tables
+
+    weights = np.where(counts > 0, np.power(counts.astype(np.float64), exponent), 0.0)
+    if not weights.sum() > 0:
+        from .errors import GraphembError
+        raise GraphembError("the walks hold no items to train on; rerun `graphemb walk`.")
+    prob, alias = build_alias_tables(np.array([0, len(weights)], dtype=np.int64), weights)
+    return prob.astype(np.float64), alias
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec's down-sampling: keep a token of frequency f with (sqrt(f/t) + 1) t / f."""
+    if sample <= 0:
+        return np.ones(len(counts), dtype=np.float64)
+    total = counts.sum()
+    threshold = sample * total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = (np.sqrt(counts / threshold) + 1.0) * threshold / counts
+    return np.where(counts > 0, np.minimum(keep, 1.0), 1.0)
+
+
+def train(walks: np.ndarray, feat: np.ndarray, num_rows: int, *, learn_attention: bool = False,
+          dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
+          ns_exponent: float = 0.75, sample: float = 1e-3, alpha: float = 0.025,
+          min_alpha: float = 0.0001, attention_lr: float = 1.0, seed: int = 0,
+          counts: np.ndarray | None = None, block_rows: int = CHUNK_ROWS * 1024,
+          on_rows=None) -> dict:
+    """Train on every walk ``epochs`` times; return E, Z, A, counts and statistics.
+
+    ``walks`` is a 2-D int32 array (-1 padded, memory-mapped is fine) or a list of them.
+
+    ``feat`` is int32 [num_nodes, m] (rows of E per item; see the module doc), ``num_rows``
+    the number of rows of E. Plain skip-gram: feat = arange(num_nodes)[:, None].
+    ``on_rows(k)`` is called as walks are done (for progress bars).
+    """
+    num_nodes, m = feat.shape
+    feat = np.ascontiguousarray(feat, dtype=np.int32)
+    if window < 1 or dim < 1 or epochs < 1 or negative < 0:
+        raise ValueError("window, dim and epochs must be >= 1, negative >= 0")
+    if counts is None:
+        counts = token_counts(walks, num_nodes)
+    neg_prob, neg_alias = negative_table(counts, ns_exponent)
+    keep = keep_probabilities(counts, sample)
+    rng = np.random.default_rng(seed)
+    E = ((rng.random((num_rows, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    Z = np.zeros((num_nodes, dim), dtype=np.float32)
+    A = np.zeros((num_nodes, m), dtype=np.float32)
+    arrays = _as_list(walks)
+    n_walks = sum(array.shape[0] for array in arrays)
+    block_rows = max(CHUNK_ROWS, block_rows // CHUNK_ROWS * CHUNK_ROWS)
+    rows_total = float(n_walks * epochs)
+    losses, pairs, words = [], 0, 0
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        epoch_loss, epoch_pairs = 0.0, 0
+        row_base, chunk_base = 0, 0
+        for array in arrays:
+            for a in range(0, array.shape[0], block_rows):
+                block = _plain(array[a:a + block_rows])
+                loss, n_pairs, n_words = train_block(
+                    block, np.int64(chunk_base + a // CHUNK_ROWS), np.int64(seed),
+                    np.int64(epoch), feat, E, Z, A, bool(learn_attention), neg_prob, neg_alias,
+                    keep, bool(sample > 0), np.int64(window), np.int64(negative), float(alpha),
+                    float(min_alpha), float(epoch * n_walks + row_base + a), rows_total,
+                    float(attention_lr))
+                epoch_loss += loss
+                epoch_pairs += n_pairs
+                words += n_words
+                if on_rows is not None:
+                    on_rows(len(block))
+            row_base += array.shape[0]
+            chunk_base += -(-array.shape[0] // CHUNK_ROWS)
+        pairs += epoch_pairs
+        losses.append(epoch_loss / max(epoch_pairs, 1))
+    seconds = time.perf_counter() - t0
+    tokens = int(counts.sum()) * epochs
+    return {"E": E, "Z": Z, "A": A, "counts": counts, "loss_per_epoch": losses,
+            "examples": pairs, "words_trained": words, "seconds": seconds,
+            "words_per_second": tokens / max(seconds, 1e-9),
+            "examples_per_second": pairs / max(seconds, 1e-9)}
+
+
+def train_skipgram(walks: np.ndarray, num_nodes: int, **kw) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Plain skip-gram: (vectors [num_nodes, dim], has_vector, stats)."""
+    feat = np.arange(num_nodes, dtype=np.int32)[:, None]
+    out = train(walks, feat, num_nodes, **kw)
+    has_vector = out["counts"] > 0
+    vectors = np.where(has_vector[:, None], out["E"], 0.0).astype(np.float32)
+    return vectors, has_vector, out

@@ -1,0 +1,304 @@
+"""EGES/GES: gradients, planted structure, cold start, bad side-information input, export."""
+import json
+
+import numba
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from graphemb.cli import main
+from graphemb.eges import read_side_info
+from graphemb.errors import GraphembError
+from graphemb.sgns import fuse, fused_backward, sgns_pair
+
+from helpers import write_csv
+
+FAST = ["--dim", "16", "--epochs", "4", "--window", "3", "--sample", "0", "--workers", "1"]
+K, PER = 4, 12          # categories, graph items per category
+COLD_PER = 3            # cold-start items per category
+
+
+def invoke(args, workdir):
+    return CliRunner().invoke(main, ["--workdir", str(workdir)] + [str(a) for a in args])
+
+
+def one_line_error(result, *needles):
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.strip().splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+# --------------------------------------------------------------------------- gradients
+
+def _softmax(a):
+    e = np.exp(a - a.max())
+    return e / e.sum()
+
+
+def _loss(E, Z, a, feat_row, targets):
+    h = (_softmax(a)[:, None] * E[feat_row]).sum(axis=0)
+    s = Z[targets] @ h
+    return -np.log(1 / (1 + np.exp(-s[0]))) - np.log(1 / (1 + np.exp(s[1:]))).sum()
+
+
+def test_pair_and_fusion_gradients_match_finite_differences():
+    rng = np.random.default_rng(3)
+    dim, rows, nodes = 5, 9, 6
+    E = rng.normal(0, 0.5, (rows, dim))
+    Z = rng.normal(0, 0.5, (nodes, dim))
+    a = rng.normal(0, 0.7, 3)
+    feat_row = np.array([1, 4, 7], dtype=np.int32)
+    targets = np.array([2, 0, 5, 3], dtype=np.int64)   # context, then negatives (distinct)
+
+    h, w = np.empty(dim), np.empty(3)
+    fuse(E, feat_row, a, True, h, w)
+    np.testing.assert_allclose(w, _softmax(a), rtol=1e-6)
+    np.testing.assert_allclose(h, (w[:, None] * E[feat_row]).sum(0), rtol=1e-6)
+
+    # lr = 1: each array moves by exactly minus its gradient.
+    Z1, E1, a1, dh = Z.copy(), E.copy(), a.copy(), np.zeros(dim)
+    loss = sgns_pair(h, Z1, targets, len(targets), 1.0, dh)
+    fused_backward(E1, feat_row, a1, w, h, dh, 1.0, 1.0, True)
+    assert loss == pytest.approx(_loss(E, Z, a, feat_row, targets), rel=1e-6)
+
+    eps = 1e-6
+    for name, base, moved in (("Z", Z, Z1), ("E", E, E1), ("a", a, a1)):
+        numeric = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            plus, minus = base.copy(), base.copy()
+            plus[idx] += eps
+            minus[idx] -= eps
+            args = {"Z": Z, "E": E, "a": a}
+            lp = _loss(**{**args, name: plus}, feat_row=feat_row, targets=targets)
+            lm = _loss(**{**args, name: minus}, feat_row=feat_row, targets=targets)
+            numeric[idx] = (lp - lm) / (2 * eps)
+        np.testing.assert_allclose(base - moved, numeric, rtol=1e-4, atol=1e-6, err_msg=name)
+    # Rows outside the item's components and the targets are untouched.
+    assert np.array_equal(E1[[0, 2, 3, 5, 6, 8]], E[[0, 2, 3, 5, 6, 8]])
+    assert np.array_equal(Z1[[1, 4]], Z[[1, 4]])
+
+
+def test_ges_weights_are_equal_and_fixed():
+    E = np.arange(12, dtype=np.float32).reshape(4, 3)
+    a = np.array([2.0, -1.0], dtype=np.float32)
+    h, w = np.empty(3, np.float32), np.empty(2, np.float32)
+    feat_row = np.array([0, 3], dtype=np.int32)
+    fuse(E, feat_row, a, False, h, w)
+    np.testing.assert_allclose(h, (E[0] + E[3]) / 2)
+    a1 = a.copy()
+    fused_backward(E.copy(), feat_row, a1, w, h, np.ones(3, np.float32), 0.1, 0.1, False)
+    assert np.array_equal(a1, a)
+
+
+# ------------------------------------------------------------------ planted structure
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """K categories of PER items; 85% of edges inside a category; COLD_PER cold items each.
+
+    The side table also has a 'shade' column with empty values, a near-unique 'title'
+    column (skipped automatically) and one duplicated, identical row.
+    """
+    root = tmp_path_factory.mktemp("planted")
+    rng = np.random.default_rng(7)
+    n = K * PER
+    cat = np.arange(n) // PER
+    edges = set()
+    while len(edges) < 6 * n:
+        u, v = rng.integers(0, n, 2)
+        if u == v or (cat[u] != cat[v] and rng.random() < 0.85):
+            continue
+        edges.add((min(u, v), max(u, v)))
+    write_csv(root / "edges.csv", ["src", "dst"], [(u + 1, v + 1) for u, v in sorted(edges)])
+    rows = [(i + 1, f"c{cat[i]}", "" if i % 5 == 0 else f"s{i % 2}", f"t{i}") for i in range(n)]
+    rows += [(1001 + k, f"c{k // COLD_PER}", "s0", f"cold{k}") for k in range(K * COLD_PER)]
+    rows.append(rows[3])
+    side = write_csv(root / "items.csv", ["item_id", "category", "shade", "title"], rows)
+    ws = root / "ws"
+    for args in (["build-graph", "--from-edges", root / "edges.csv", "--undirected"],
+                 ["walk", "--num-walks", "20", "--walk-length", "20", "--seed", "1"]):
+        r = invoke(args, ws)
+        assert r.exit_code == 0, r.output
+    return {"root": root, "ws": ws, "side": side}
+
+
+def _vectors(path):
+    t = pq.read_table(path).to_pandas()
+    return t.item_id.to_numpy(), np.stack(t.vector.to_numpy()), t.cold_start.to_numpy()
+
+
+def _category(item_id):
+    return (item_id - 1) // PER if item_id < 1000 else (item_id - 1001) // COLD_PER
+
+
+@pytest.mark.parametrize("fusion", ["eges", "ges"])
+def test_planted_categories_and_cold_start(planted, fusion, tmp_path):
+    ws = planted["ws"]
+    r = invoke(["train", *FAST, "--side-info", planted["side"], "--fusion", fusion], ws)
+    assert r.exit_code == 0, r.output
+    assert "12 cold-start items" in r.output
+    manifest = json.loads((ws / "model" / "manifest.json").read_text())
+    assert manifest["params"]["side_cols"] == ["category", "shade"]
+    assert manifest["counts"]["side_info_skipped_near_unique_columns"] == ["title"]
+    assert manifest["counts"]["side_info_duplicate_rows"] == 1
+    assert len(manifest["inputs"]["side_info"]["sha256"]) == 16
+
+    r = invoke(["export", tmp_path / "v.parquet"], ws)
+    assert r.exit_code == 0, r.output
+    ids, vec, cold = _vectors(tmp_path / "v.parquet")
+    assert len(ids) == K * PER + K * COLD_PER and cold.sum() == K * COLD_PER
+    assert set(ids[cold]) == set(range(1001, 1001 + K * COLD_PER))
+    cats = np.array([_category(i) for i in ids])
+    unit = vec / np.linalg.norm(vec, axis=1, keepdims=True)
+    sim = unit @ unit.T
+    same = cats[:, None] == cats[None, :]
+    warm = ~cold
+    off_diag = ~np.eye(len(ids), dtype=bool)
+    within = sim[np.ix_(warm, warm)][(same & off_diag)[np.ix_(warm, warm)]].mean()
+    between = sim[np.ix_(warm, warm)][~same[np.ix_(warm, warm)]].mean()
+    assert within > between + 0.2, (within, between)
+    # Cold-start items: nearest warm items are of their own category.
+    cold_to_warm = sim[np.ix_(cold, warm)]
+    top = np.argsort(-cold_to_warm, axis=1)[:, :5]
+    hits = (cats[warm][top] == cats[cold][:, None]).mean()
+    assert hits >= 0.9, hits
+    assert (cold_to_warm[same[np.ix_(cold, warm)]].mean()
+            > cold_to_warm[~same[np.ix_(cold, warm)]].mean() + 0.2)
+
+    r = invoke(["export", tmp_path / "att.parquet", "--what", "attention"], ws)
+    assert r.exit_code == 0, r.output
+    att = pq.read_table(tmp_path / "att.parquet").to_pandas()
+    weights = att[["weight_item", "weight_category", "weight_shade"]].to_numpy()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    if fusion == "ges":
+        np.testing.assert_allclose(weights, 1 / 3, rtol=1e-6)
+    else:
+        assert weights.std() > 1e-3          # learned, not left at their equal start
+
+
+def test_side_info_export_and_cold_start_round_trip(planted, tmp_path):
+    ws = planted["ws"]
+    r = invoke(["train", *FAST, "--side-info", planted["side"], "--side-cols", "category"], ws)
+    assert r.exit_code == 0, r.output
+    r = invoke(["export", tmp_path / "side.parquet", "--what", "side-info"], ws)
+    assert r.exit_code == 0, r.output
+    side = pq.read_table(tmp_path / "side.parquet").to_pandas()
+    assert list(side.key) == [f"category=c{k}" for k in range(K)] + ["category=<missing>"]
+    assert list(side["items"]) == [PER + COLD_PER] * K + [0]
+    # A cold-start vector is the average of its side-information embeddings (one column here).
+    ids, vec, cold = _vectors(_export(ws, tmp_path / "v.parquet"))
+    emb = np.stack(side.vector.to_numpy())
+    for item, v in zip(ids[cold], vec[cold]):
+        np.testing.assert_allclose(v, emb[_category(item)], rtol=1e-6)
+    # Same rows and flags through CSV and npy + ids.
+    r = invoke(["export", tmp_path / "v.csv"], ws)
+    assert r.exit_code == 0, r.output
+    import pandas as pd
+    csv = pd.read_csv(tmp_path / "v.csv")
+    assert list(csv.item_id) == list(ids) and list(csv.cold_start) == list(cold)
+    r = invoke(["export", tmp_path / "v.npy"], ws)
+    assert r.exit_code == 0, r.output
+    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), vec)
+    assert list(pq.read_table(tmp_path / "v.ids.parquet").column("cold_start").to_pylist()) \
+        == list(cold)
+
+
+def _export(ws, path):
+    r = invoke(["export", path], ws)
+    assert r.exit_code == 0, r.output
+    return path
+
+
+def test_numba_trainer_is_deterministic_with_one_thread(planted, tmp_path):
+    ws = planted["ws"]
+    outs = []
+    for k in range(2):
+        r = invoke(["train", *FAST, "--trainer", "numba", "--seed", "5"], ws)
+        assert r.exit_code == 0, r.output
+        outs.append(np.load(ws / "model" / "vectors.npy"))
+    assert np.array_equal(outs[0], outs[1]) and np.abs(outs[0]).max() > 0
+    ids, vec = pq.read_table(_export(ws, tmp_path / "p.parquet")).to_pandas().item_id, None
+    assert len(ids) == K * PER
+    assert "cold_start" not in pq.read_table(tmp_path / "p.parquet").column_names
+    r = invoke(["export", tmp_path / "s.parquet", "--what", "side-info"], ws)
+    one_line_error(r, "without side information")
+
+
+# ----------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("rows, args, needles", [
+    ([("sku_x", "cat"), (1, "c0")], [], ["no item id column", "--item-col"]),
+    ([("item_id", "cat"), (1, "c0")], ["--item-col", "nope"], ["'nope' not found"]),
+    ([("item_id", "cat"), (1, "c0")], ["--side-cols", "brand"], ["'brand' not found"]),
+    ([("item_id", "cat"), (1, "c0"), (2, "c1"), (1, "c1")], [],
+     ["line 4", "item 1", "cat='c1'", "line 2 has 'c0'"]),
+    ([("item_id", "cat"), (1, "c0"), (2, ""), (2, "c1")], [],
+     ["line 4", "item 2", "line 3 has (empty)"]),
+    ([("item_id", "cat"), (501, "c0"), (502, "c0")], [], ["none of its 2 item ids"]),
+    ([("item_id",), (1,)], [], ["only the item column"]),
+    ([("item_id", "cat")], [], ["no rows"]),
+])
+def test_bad_side_info_is_one_line_error(planted, tmp_path, rows, args, needles):
+    path = write_csv(tmp_path / "bad.csv", rows[0], rows[1:])
+    r = invoke(["train", *FAST, "--side-info", path, *args], planted["ws"])
+    one_line_error(r, *needles)
+
+
+def test_missing_or_empty_side_file_and_bad_options(planted, tmp_path):
+    ws = planted["ws"]
+    one_line_error(invoke(["train", "--side-info", tmp_path / "nope.csv"], ws), "no such file")
+    (tmp_path / "empty.csv").write_text("")
+    one_line_error(invoke(["train", "--side-info", tmp_path / "empty.csv"], ws), "is empty")
+    one_line_error(invoke(["train", "--side-info", planted["side"], "--hs"], ws), "--hs")
+    one_line_error(invoke(["train", "--side-info", planted["side"], "--side-cols", "item_id"],
+                          ws), "names the item id column")
+
+
+def test_side_table_rules(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["movieId", "genres", "year"],
+                     [(1, "A|B", 1990), (2, "", 1990), (3, "B", ""), (3, "B", ""), ("", "A", 1)])
+    side = read_side_info(path, multi_value="first")
+    assert side.item_col == "movieId" and side.columns == ["genres", "year"]
+    assert list(side.keys) == ["1", "2", "3"]
+    assert side.labels[0] == ["A", "B", None] and side.labels[1] == ["1990", None]
+    assert side.codes.tolist() == [[0, 0], [2, 0], [1, 1]]
+    assert side.counts["rows_without_item_id"] == 1 and side.counts["duplicate_rows"] == 1
+    whole = read_side_info(path, side_cols="genres")
+    assert whole.labels[0] == ["A|B", "B", None]
+    # Parquet, integer ids and values; a conflict is reported by row.
+    import pyarrow as pa
+    pq.write_table(pa.table({"item_id": [5, 6, 5], "year": [1990, None, 1991]}),
+                   tmp_path / "t.parquet")
+    with pytest.raises(GraphembError, match=r"row 3: item 5 appears again with year='1991' "
+                                            r"but row 1 has '1990'"):
+        read_side_info(tmp_path / "t.parquet")
+    pq.write_table(pa.table({"item_id": [5, 6], "year": [1990, None]}), tmp_path / "t.parquet")
+    side = read_side_info(tmp_path / "t.parquet")
+    assert list(side.keys) == ["5", "6"] and side.labels[0] == ["1990", None]
+
+
+def test_string_ids_and_mixed_cold_ids(tmp_path):
+    ws = tmp_path / "ws"
+    write_csv(tmp_path / "e.csv", ["src", "dst"], [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])
+    for args in (["build-graph", "--from-edges", tmp_path / "e.csv", "--undirected"],
+                 ["walk", "--num-walks", "5", "--walk-length", "10"]):
+        assert invoke(args, ws).exit_code == 0
+    side = write_csv(tmp_path / "s.csv", ["item", "cat"],
+                     [("a", "x"), ("b", "x"), ("c", "y"), ("d", "y"), ("zz", "y"), (7, "x")])
+    r = invoke(["train", *FAST, "--side-info", side], ws)
+    assert r.exit_code == 0, r.output
+    ids, vec, cold = _vectors(_export(ws, tmp_path / "v.parquet"))
+    assert sorted(ids[cold]) == ["7", "zz"] and sorted(ids[~cold]) == ["a", "b", "c", "d"]
+    assert vec.shape == (6, 16) and np.isfinite(vec).all()
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    before = numba.get_num_threads()
+    yield
+    numba.set_num_threads(before)
