@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -45,8 +46,13 @@ class Graph:
         write_node_table(folder / "nodes.parquet", self.node_ids, self.node_counts)
 
     @classmethod
-    def load(cls, folder: Path, directed: bool = True, mmap: bool = True) -> "Graph":
-        node_ids, node_counts = read_node_table(Path(folder) / "nodes.parquet")
+    def load(cls, folder: Path, directed: bool = True, mmap: bool = True,
+             nodes: bool = True) -> "Graph":
+        """``nodes=False`` skips the node table (ids and counts are then None): walking
+        needs only the CSR arrays."""
+        node_ids = node_counts = None
+        if nodes:
+            node_ids, node_counts = read_node_table(Path(folder) / "nodes.parquet")
         return cls(load_npy(folder, "indptr", mmap), load_npy(folder, "indices", mmap),
                    load_npy(folder, "weights", mmap), node_ids, node_counts, directed)
 
@@ -73,26 +79,108 @@ def read_node_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def csr_from_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, num_nodes: int,
-                   undirected: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum duplicate edges and lay them out as CSR with each row's targets sorted."""
-    src = np.asarray(src, dtype=np.int64)
-    dst = np.asarray(dst, dtype=np.int64)
-    weight = np.asarray(weight, dtype=np.float64)
-    if undirected:
-        # A self-loop is one edge, not two.
-        loop = src == dst
-        src, dst, weight = (np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]]),
-                            np.concatenate([weight, weight[~loop]]))
-    key = src * num_nodes + dst
-    uniq, inverse = np.unique(key, return_inverse=True)
-    summed = np.bincount(inverse, weights=weight, minlength=len(uniq))
-    positive = summed > 0
-    uniq, summed = uniq[positive], summed[positive]
-    rows = uniq // num_nodes
-    indices = (uniq % num_nodes).astype(np.int32)
-    indptr = np.zeros(num_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=num_nodes), out=indptr[1:])
-    return indptr, indices, summed.astype(np.float32)
+                   undirected: bool, relabel: np.ndarray | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum duplicate edges and lay them out as CSR with each row's targets sorted.
+
+    ``relabel`` (optional) maps the codes in src/dst to node indices on the fly, so callers
+    need no relabelled copies of the edge arrays. A counting sort by source (O(E), stable),
+    then a sort of each row by target, in Numba: no global sort of 64-bit keys and no
+    full-size temporaries beyond the output. Weights are summed in float64, kept as float32.
+    """
+    src = np.asarray(src)
+    dst = np.asarray(dst)
+    if src.dtype not in (np.int32, np.int64):
+        src = src.astype(np.int64)
+    if dst.dtype != src.dtype:
+        dst = dst.astype(src.dtype)
+    weight = np.asarray(weight)
+    if weight.dtype not in (np.float32, np.float64):
+        weight = weight.astype(np.float64)
+    if relabel is None:
+        relabel = np.arange(0, dtype=np.int64)     # empty: identity
+    relabel = np.asarray(relabel, dtype=np.int64)
+    indptr, cols, vals = _csr_scatter(src, dst, weight, relabel, np.int64(num_nodes),
+                                      bool(undirected))
+    kept = np.empty(num_nodes, dtype=np.int64)
+    _csr_sort_rows(indptr, cols, vals, kept)
+    return _csr_compact(indptr, cols, vals, kept)
+
+
+@njit(cache=True)
+def _csr_scatter(src, dst, weight, relabel, num_nodes, undirected):
+    remap = relabel.shape[0] > 0
+    counts = np.zeros(num_nodes + 1, dtype=np.int64)
+    for i in range(src.shape[0]):
+        a = relabel[src[i]] if remap else np.int64(src[i])
+        b = relabel[dst[i]] if remap else np.int64(dst[i])
+        counts[a + 1] += 1
+        if undirected and a != b:  # a self-loop is one edge, not two
+            counts[b + 1] += 1
+    indptr = np.cumsum(counts)
+    fill = indptr[:-1].copy()
+    total = indptr[-1]
+    cols = np.empty(total, dtype=np.int32)
+    vals = np.empty(total, dtype=np.float32)
+    for i in range(src.shape[0]):
+        a = relabel[src[i]] if remap else np.int64(src[i])
+        b = relabel[dst[i]] if remap else np.int64(dst[i])
+        k = fill[a]
+        cols[k] = b
+        vals[k] = weight[i]
+        fill[a] = k + 1
+        if undirected and a != b:
+            k = fill[b]
+            cols[k] = a
+            vals[k] = weight[i]
+            fill[b] = k + 1
+    return indptr, cols, vals
+
+
+@njit(cache=True, parallel=True)
+def _csr_sort_rows(indptr, cols, vals, kept):
+    """Sort each row by target, sum duplicates in place; kept[v] = row length."""
+    n = indptr.shape[0] - 1
+    for v in prange(n):
+        start, end = indptr[v], indptr[v + 1]
+        if end - start > 1:
+            order = np.argsort(cols[start:end], kind="mergesort")
+            c = cols[start:end][order]
+            w = vals[start:end][order]
+            cols[start:end] = c
+            vals[start:end] = w
+        out = start
+        e = start
+        while e < end:
+            x = cols[e]
+            acc = 0.0
+            while e < end and cols[e] == x:
+                acc += vals[e]
+                e += 1
+            if acc > 0:
+                cols[out] = x
+                vals[out] = acc
+                out += 1
+        kept[v] = out - start
+
+
+@njit(cache=True)
+def _csr_compact(indptr, cols, vals, kept):
+    n = indptr.shape[0] - 1
+    new_indptr = np.zeros(n + 1, dtype=np.int64)
+    for v in range(n):
+        new_indptr[v + 1] = new_indptr[v] + kept[v]
+    total = new_indptr[n]
+    if total == cols.shape[0]:
+        return new_indptr, cols, vals
+    # Shift the rows down in place (each row moves to an earlier or equal position).
+    for v in range(n):
+        a = indptr[v]
+        b = new_indptr[v]
+        for i in range(kept[v]):
+            cols[b + i] = cols[a + i]
+            vals[b + i] = vals[a + i]
+    return new_indptr, cols[:total].copy(), vals[:total].copy()
 
 
 def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
@@ -113,8 +201,8 @@ def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
     new_index[kept] = np.arange(len(kept))
     if len(kept) >= 2**31 - 1:
         raise GraphembError("more than 2^31 items: graphemb's int32 node indices cannot hold them.")
-    indptr, indices, weights = csr_from_edges(new_index[src], new_index[dst], weight, len(kept),
-                                              undirected)
+    indptr, indices, weights = csr_from_edges(src, dst, weight, len(kept), undirected,
+                                              relabel=new_index)
     graph = Graph(indptr, indices, weights, item_ids[kept], item_counts[kept],
                   directed=not undirected)
     return graph, int(n_items - len(kept))

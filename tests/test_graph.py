@@ -129,6 +129,31 @@ def test_from_edges_with_and_without_header(tmp_path, workdir):
     assert edges_of(graph) == {(1, 2): 1.0, (2, 1): 1.0, (2, 3): 1.0, (3, 2): 1.0, (3, 3): 1.0}
 
 
+def test_from_edges_integer_ids_fast_path_keeps_ids(tmp_path, workdir):
+    # Canonical integers are hashed as int64; anything else ("007", "-0") stays text.
+    (tmp_path / "ints.tsv").write_text("9000000000000000001\t-5\t1.5\n-5\t12\t2\n")
+    graphemb.build_graph(from_edges=tmp_path / "ints.tsv", workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert graph.node_ids.dtype == np.int64
+    assert edges_of(graph) == {(9000000000000000001, -5): 1.5, (-5, 12): 2.0}
+    (tmp_path / "mixed.tsv").write_text("007\t7\n-0\t0\n0\t7\n")
+    graphemb.build_graph(from_edges=tmp_path / "mixed.tsv", workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("007", "7"): 1.0, ("-0", "0"): 1.0, ("0", "7"): 1.0}
+
+
+def test_csr_relabel_and_in_place_compaction():
+    # Codes 5 and 7 map to nodes 1 and 0; a zero-weight sum is dropped, the rows shift down.
+    relabel = np.full(8, -1)
+    relabel[[5, 7, 2]] = [1, 0, 2]
+    indptr, indices, weights = csr_from_edges(
+        np.array([5, 7, 5, 2], dtype=np.int32), np.array([7, 5, 7, 5], dtype=np.int32),
+        np.array([1.0, 2.0, -1.0, 4.0], dtype=np.float32), 3, False, relabel=relabel)
+    assert indptr.tolist() == [0, 1, 1, 2]
+    assert indices.tolist() == [1, 1]
+    assert weights.tolist() == [2.0, 4.0]
+
+
 def test_csr_sums_duplicates_and_sorts_rows():
     indptr, indices, weights = csr_from_edges(np.array([2, 0, 0, 2]), np.array([0, 2, 1, 0]),
                                               np.array([1.0, 2.0, 3.0, 4.0]), 3, False)
