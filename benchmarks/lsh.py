@@ -113,7 +113,7 @@ def main():
     lines = [
         "# LSH benchmark: `graphemb similar --index lsh` against exact search",
         "",
-        f"Command: `python benchmarks/lsh.py"
+        "Command: `python benchmarks/lsh.py"
         + "".join(f" --{name} {getattr(args, name)}" for name in
                   ("n", "dim", "clusters", "spread", "queries", "k"))
         + "`",

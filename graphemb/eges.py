@@ -502,7 +502,7 @@ def with_cold_start(model_dir: Path, ids: np.ndarray, vectors: np.ndarray):
 
 def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
     """`graphemb export --what side-info|attention FILE`."""
-    from .export import write_table, write_vectors
+    from .formats import write_table, write_vectors
     from .pipeline import load_vectors
     from .workspace import Workspace
 
@@ -528,7 +528,7 @@ def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
         weights = load_npy(folder, "attention", mmap=False)
         components = manifest["params"].get("components") or \
             [f"c{j}" for j in range(weights.shape[1])]
-        from .export import ids_to_arrow
+        from .formats import ids_to_arrow
         columns = {"item_id": ids_to_arrow(ids)}
         for j, name in enumerate(components):
             columns[f"weight_{name}"] = pa.array(weights[:, j].astype(np.float32))

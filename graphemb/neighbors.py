@@ -501,7 +501,7 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
     (default ``workdir/user_vectors.parquet``); the file remembers the log and the model so
     that `recommend` can exclude seen items and refuse a stale file.
     """
-    from .export import ids_to_arrow
+    from .formats import ids_to_arrow
     from .pipeline import load_vectors
 
     ws = Workspace(workdir)

@@ -11,7 +11,7 @@ from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa:
                      read_edge_list, transitions_from_log)
 from .errors import GraphembError
 from .logs import parse_duration
-from .export import FORMATS, guess_format, write_vectors
+from .formats import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, read_manifest,
@@ -73,10 +73,11 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     return manifest
 
 
-def load_graph(workdir=None, mmap: bool = True) -> tuple[Graph, dict]:
+def load_graph(workdir=None, mmap: bool = True, nodes: bool = True) -> tuple[Graph, dict]:
     ws = Workspace(workdir)
     manifest = read_manifest(ws.graph, "graph")
-    graph = Graph.load(ws.graph, directed=not manifest["params"]["undirected"], mmap=mmap)
+    graph = Graph.load(ws.graph, directed=not manifest["params"]["undirected"], mmap=mmap,
+                       nodes=nodes)
     return graph, manifest
 
 
@@ -113,7 +114,7 @@ def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float =
         raise GraphembError("--walk-length and --num-walks must be at least 1.")
     ws = Workspace(workdir)
     t0 = time.perf_counter()
-    graph, _ = load_graph(workdir)
+    graph, _ = load_graph(workdir, nodes=False)
     threads = set_workers(workers)
     sampler = WalkSampler(graph.indptr, graph.indices, graph.weights)
     t_prep = time.perf_counter()
@@ -127,20 +128,24 @@ def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float =
     batch = batch_walks or max(1, (1 << 24) // walk_length)
     folder = "walks" if not shard else f"walks-shard-{shard[0]}-of-{shard[1]}"
     with ws.writing(folder) as tmp:
-        out = np.lib.format.open_memmap(tmp / "walks.npy", mode="w+", dtype=np.int32,
-                                        shape=(total, walk_length))
-        with progress(total * walk_length, "walk", quiet, unit="step") as bar:
+        # One reused batch buffer, appended to the file in walk order: memory stays at one
+        # batch (a memory map of the output would keep every written page resident).
+        buffer = np.empty((min(batch, max(per_round, 1)), walk_length), dtype=np.int32)
+        steps = 0
+        with open(tmp / "walks.npy", "wb") as fh, \
+                progress(total * walk_length, "walk", quiet, unit="step") as bar:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int32)),
+                     "fortran_order": False, "shape": (total, walk_length)})
             for r, starts in start_nodes(graph.indptr, num_walks, seed):
                 for a in range(first, last, batch):
                     chunk = starts[a:min(a + batch, last)]
-                    row = r * per_round + (a - first)
-                    view = np.asarray(out[row:row + len(chunk)]).view(np.ndarray)
+                    view = buffer[:len(chunk)]
                     # The walk number r * n_start + a is the same as in an unsharded run.
                     sampler.walks(chunk, r * n_start + a, walk_length, p, q, seed, out=view)
+                    steps += int(np.count_nonzero(view[:, 1:] >= 0))
+                    fh.write(memoryview(view).cast("B"))
                     bar.update(len(chunk) * walk_length)
-        out.flush()
-        steps = int(np.count_nonzero(out >= 0)) - total
-        del out
         t_walk = time.perf_counter()
         manifest = write_manifest(
             tmp, "walks",

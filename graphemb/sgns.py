@@ -43,13 +43,11 @@ import time
 import numpy as np
 from numba import njit, prange
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+from .rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
+from .rng import mix64 as _mix64, next64 as _next64
+
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 _TO_UNIT32 = 1.0 / 4294967296.0      # 2**-32
 _MAX_EXP = 30.0                        # sigma(+-30) is 1 or 0 in float32
 
@@ -59,20 +57,6 @@ CHUNK_ROWS = 64
 
 
 # ----------------------------------------------------------------------------- random
-
-@njit(cache=True, inline="always")
-def _mix64(z):
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-@njit(cache=True, inline="always")
-def _next64(state):
-    """SplitMix64: the advanced state and 64 random bits."""
-    state = state + _GOLDEN
-    return state, _mix64(state)
-
 
 @njit(cache=True, inline="always")
 def _chunk_state(seed, epoch, chunk):

@@ -24,35 +24,51 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+from .rng import GOLDEN as _GOLDEN, S11 as _S11, TO_UNIT as _TO_UNIT, mix64 as _mix64, \
+    next_uniform as _next_uniform, stream as _walk_state
 
 
 @njit(cache=True, inline="always")
-def _mix64(z):
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-@njit(cache=True, inline="always")
-def _next_uniform(state):
-    """SplitMix64: returns the advanced state and a float in [0, 1)."""
-    state = state + _GOLDEN
-    return state, (_mix64(state) >> _S11) * _TO_UNIT
-
-
-@njit(cache=True, inline="always")
-def _walk_state(seed, walk_id):
-    return _mix64(np.uint64(seed) * _GOLDEN + _mix64(np.uint64(walk_id) + _GOLDEN))
+def _vose_row(w, prob, alias, scaled, stack):
+    """Vose's alias table for one row of weights w: prob[i] keeps slot i, else alias[i]
+    (row-local). scaled and stack are scratch of len(w)."""
+    deg = w.shape[0]
+    total = 0.0
+    for i in range(deg):
+        total += w[i]
+    n_small = 0
+    n_large = 0   # small items grow up the stack, large items down from its end
+    for i in range(deg):
+        alias[i] = i
+        prob[i] = 1.0
+        s = w[i] * deg / total
+        scaled[i] = s
+        if s < 1.0:
+            stack[n_small] = i
+            n_small += 1
+        else:
+            stack[deg - 1 - n_large] = i
+            n_large += 1
+    while n_small > 0 and n_large > 0:
+        n_small -= 1
+        small = stack[n_small]
+        n_large -= 1
+        large = stack[deg - 1 - n_large]
+        prob[small] = scaled[small]
+        alias[small] = large
+        scaled[large] = scaled[large] - (1.0 - scaled[small])
+        if scaled[large] < 1.0:
+            stack[n_small] = large
+            n_small += 1
+        else:
+            stack[deg - 1 - n_large] = large
+            n_large += 1
+    # Leftovers keep prob 1 (they are 1 up to rounding).
 
 
 @njit(cache=True, parallel=True)
 def build_alias_tables(indptr, weights):
-    """Vose alias tables over each node's out-edges; O(E) memory, rows built in parallel.
+    """Alias tables over each node's out-edges; O(E) memory, rows built in parallel.
 
     Returns (prob float32[E], alias int32[E]) where alias holds row-local positions.
     """
@@ -60,63 +76,84 @@ def build_alias_tables(indptr, weights):
     prob = np.ones(num_edges, dtype=np.float32)
     alias = np.zeros(num_edges, dtype=np.int32)
     scaled = np.empty(num_edges, dtype=np.float64)
-    stack = np.empty(num_edges, dtype=np.int32)  # small items grow up, large items grow down
-    n = indptr.shape[0] - 1
-    for v in prange(n):
-        start, end = indptr[v], indptr[v + 1]
-        deg = end - start
-        if deg == 0:
-            continue
-        total = 0.0
-        for e in range(start, end):
-            total += weights[e]
-        n_small = 0
-        n_large = 0
-        for i in range(deg):
-            alias[start + i] = i
-            s = weights[start + i] * deg / total
-            scaled[start + i] = s
-            if s < 1.0:
-                stack[start + n_small] = i
-                n_small += 1
-            else:
-                stack[end - 1 - n_large] = i
-                n_large += 1
-        while n_small > 0 and n_large > 0:
-            n_small -= 1
-            small = stack[start + n_small]
-            n_large -= 1
-            large = stack[end - 1 - n_large]
-            prob[start + small] = scaled[start + small]
-            alias[start + small] = large
-            scaled[start + large] = scaled[start + large] - (1.0 - scaled[start + small])
-            if scaled[start + large] < 1.0:
-                stack[start + n_small] = large
-                n_small += 1
-            else:
-                stack[end - 1 - n_large] = large
-                n_large += 1
-        # Leftovers are 1 up to rounding.
-        for k in range(n_small):
-            prob[start + stack[start + k]] = 1.0
-        for k in range(n_large):
-            prob[start + stack[end - 1 - k]] = 1.0
+    stack = np.empty(num_edges, dtype=np.int32)
+    for v in prange(indptr.shape[0] - 1):
+        a, b = indptr[v], indptr[v + 1]
+        if b > a:
+            _vose_row(weights[a:b], prob[a:b], alias[a:b], scaled[a:b], stack[a:b])
     return prob, alias
 
 
+# Walk table: one 16-byte record per edge, so a first-order step touches one cache line:
+#   [node, alias node, alias position (row-local), threshold]
+# threshold = round(prob * 2**24): the low 24 bits of a draw decide "keep or alias" while
+# the high 40 bits pick the slot (a 64-bit draw split in two, exact to 2**-40 / 2**-24).
+_THR_BITS = 24
+_LOW24 = np.uint64((1 << 24) - 1)
+_S24, _S40 = np.uint64(24), np.uint64(40)
+_GROUP = 16      # walks advanced in lockstep by one thread: their memory misses overlap
+_CHUNK = 1024    # walks per parallel task
+
+
+@njit(cache=True, parallel=True)
+def _build_table(indptr, indices, weights, max_deg, n_tasks):
+    """The walk table (see above), built row by row with per-thread scratch (O(max_deg))."""
+    num_edges = indices.shape[0]
+    table = np.empty((num_edges, 4), dtype=np.uint32)
+    n = indptr.shape[0] - 1
+    for task in prange(n_tasks):
+        scaled = np.empty(max_deg, dtype=np.float64)
+        stack = np.empty(max_deg, dtype=np.int32)
+        prob = np.empty(max_deg, dtype=np.float64)
+        alias = np.empty(max_deg, dtype=np.int32)
+        for v in range(task, n, n_tasks):
+            start, end = indptr[v], indptr[v + 1]
+            deg = end - start
+            if deg == 0:
+                continue
+            _vose_row(weights[start:end], prob[:deg], alias[:deg], scaled[:deg], stack[:deg])
+            for i in range(deg):
+                a = alias[i]
+                table[start + i, 0] = indices[start + i]
+                table[start + i, 1] = indices[start + a]
+                table[start + i, 2] = a
+                table[start + i, 3] = np.uint32(min(prob[i], 1.0) * 16777216.0 + 0.5)
+    return table
+
+
+@njit(cache=True, parallel=True)
+def _direction_hashes(indptr, indices, weight_bits):
+    """Sums of a hash of (u, x, w) and of (x, u, w) over all edges: equal iff symmetric
+    (up to a 2**-64 chance of a collision), found in one streaming pass."""
+    n = indptr.shape[0] - 1
+    fwd = np.uint64(0)
+    bwd = np.uint64(0)
+    for u in prange(n):
+        uu = np.uint64(u)
+        for e in range(indptr[u], indptr[u + 1]):
+            x = np.uint64(indices[e])
+            w = np.uint64(weight_bits[e])
+            fwd += _mix64(_mix64(uu * _GOLDEN + x) ^ w)
+            bwd += _mix64(_mix64(x * _GOLDEN + uu) ^ w)
+    return fwd, bwd
+
+
 @njit(cache=True, inline="always")
-def _draw_neighbour(start, deg, prob, alias, uniform_weights, state):
-    """One first-order draw: returns (state, edge position)."""
-    state, u = _next_uniform(state)
-    k = int(u * deg)
-    if k >= deg:
-        k = deg - 1
+def _draw(table, start, deg, uniform_weights, state):
+    """One first-order draw: returns (state, next node, edge position)."""
+    state = state + _GOLDEN
+    z = _mix64(state)
+    if deg < 16777216:
+        k = np.int64(((z >> _S24) * np.uint64(deg)) >> _S40)
+    else:
+        k = min(np.int64((z >> _S11) * _TO_UNIT * deg), deg - 1)
+    e = start + k
     if uniform_weights:
-        return state, start + k
-    state, u2 = _next_uniform(state)
-    if u2 < prob[start + k]:
-        return state, start + k
-    return state, start + alias[start + k]
+        return state, np.int64(table[e, 0]), e
+    keep = (z & _LOW24) < table[e, 3]
+    nxt = np.int64(table[e, 0]) if keep else np.int64(table[e, 1])
+    pos = e if keep else start + np.int64(table[e, 2])
+    return state, nxt, pos
 
 
 @njit(cache=True, inline="always")
@@ -134,14 +171,10 @@ def _find(indices, start, end, x):
     return -1
 
 
-@njit(cache=True, parallel=True)
-def walk_batch(indptr, indices, weights, prob, alias, row_sums, uniform_weights, starts,
-               first_walk_id, seed, inv_p, inv_q, out):
-    """Fill out[k, :] with the walk from starts[k]; -1 after a dead end.
-
-    Walk k uses the random stream of walk number first_walk_id + k. With inv_p == inv_q == 1
-    this is weighted DeepWalk; otherwise exact node2vec.
-    """
+@njit(cache=True)
+def _walk_chunk(c_lo, c_hi, indptr, indices, table, weights, row_sums, uniform_weights, symmetric,
+                starts, first_walk_id, seed, inv_p, inv_q, out):
+    """Walks c_lo..c_hi of walk_batch, _GROUP at a time in lockstep."""
     num_walks, walk_length = out.shape
     first_order = inv_p == 1.0 and inv_q == 1.0
     # Envelope for the rejection step; a dominant 1/p is handled by the direct return jump.
@@ -151,62 +184,114 @@ def walk_batch(indptr, indices, weights, prob, alias, row_sums, uniform_weights,
     accept_return = 1.0 if boost_return else inv_p / envelope
     sure_accept = min(1.0, inv_q) / envelope   # below this, no neighbour test is needed
     sure_reject = max(1.0, inv_q) / envelope
-    for k in prange(num_walks):
-        state = _walk_state(seed, first_walk_id + k)
-        v = starts[k]
-        out[k, 0] = v
-        prev = -1
-        step = 1
-        while step < walk_length:
-            start = indptr[v]
-            deg = indptr[v + 1] - start
-            if deg == 0:
-                break
-            if first_order or prev < 0:
-                state, e = _draw_neighbour(start, deg, prob, alias, uniform_weights, state)
-                nxt = indices[e]
-            else:
-                extra = 0.0
-                if boost_return:
-                    back = _find(indices, start, start + deg, prev)
-                    if back >= 0:
-                        extra = weights[back] * (inv_p / m_rest - 1.0)
-                p_jump = extra / (row_sums[v] + extra)
-                t_start = indptr[prev]
-                t_end = indptr[prev + 1]
-                while True:
-                    if extra > 0.0:
-                        state, u = _next_uniform(state)
-                        if u < p_jump:
-                            nxt = prev
-                            break
-                    state, e = _draw_neighbour(start, deg, prob, alias, uniform_weights, state)
-                    x = indices[e]
-                    state, r = _next_uniform(state)
-                    if x == prev:
-                        if r < accept_return:
+    accept_near = 1.0 / envelope
+    accept_far = inv_q / envelope
+    boost = inv_p / m_rest - 1.0
+    need_weight = boost_return and symmetric and not first_order
+    w0 = weights[0] if weights.shape[0] > 0 else 1.0
+    states = np.empty(_GROUP, dtype=np.uint64)
+    cur = np.empty(_GROUP, dtype=np.int64)
+    prv = np.empty(_GROUP, dtype=np.int64)
+    wprev = np.empty(_GROUP, dtype=np.float64)
+    alive = np.empty(_GROUP, dtype=np.bool_)
+    for g_lo in range(c_lo, c_hi, _GROUP):
+        m = min(_GROUP, c_hi - g_lo)
+        for j in range(m):
+            states[j] = _walk_state(seed, first_walk_id + g_lo + j)
+            cur[j] = starts[g_lo + j]
+            out[g_lo + j, 0] = starts[g_lo + j]
+            prv[j] = -1
+            wprev[j] = 0.0
+            alive[j] = True
+        for step in range(1, walk_length):
+            for j in range(m):
+                if not alive[j]:
+                    continue
+                v = cur[j]
+                start = indptr[v]
+                deg = indptr[v + 1] - start
+                if deg == 0:
+                    alive[j] = False
+                    for s in range(step, walk_length):
+                        out[g_lo + j, s] = -1
+                    continue
+                state = states[j]
+                t = prv[j]
+                if first_order or t < 0:
+                    state, nxt, e = _draw(table, start, deg, uniform_weights, state)
+                else:
+                    extra = 0.0
+                    if boost_return:
+                        if symmetric:
+                            extra = wprev[j] * boost
+                        else:
+                            back = _find(indices, start, start + deg, t)
+                            if back >= 0:
+                                extra = (w0 if uniform_weights else weights[back]) * boost
+                    p_jump = extra / (row_sums[v] + extra)
+                    t_start = indptr[t]
+                    t_end = indptr[t + 1]
+                    while True:
+                        if extra > 0.0:
+                            state, u = _next_uniform(state)
+                            if u < p_jump:
+                                nxt = t
+                                e = -1
+                                break
+                        state, x, e = _draw(table, start, deg, uniform_weights, state)
+                        state, r = _next_uniform(state)
+                        if x == t:
+                            if r < accept_return:
+                                nxt = x
+                                break
+                            continue
+                        if r < sure_accept:
                             nxt = x
                             break
-                        continue
-                    if r < sure_accept:
-                        nxt = x
-                        break
-                    if r >= sure_reject:
-                        continue
-                    if _find(indices, t_start, t_end, x) >= 0:
-                        accepted = r < 1.0 / envelope
+                        if r >= sure_reject:
+                            continue
+                        if symmetric and indptr[x + 1] - indptr[x] < t_end - t_start:
+                            # x ~ t iff t ~ x: search the shorter row (x is often next).
+                            near = _find(indices, indptr[x], indptr[x + 1], t) >= 0
+                        else:
+                            near = _find(indices, t_start, t_end, x) >= 0
+                        if near:
+                            accepted = r < accept_near
+                        else:
+                            accepted = r < accept_far
+                        if accepted:
+                            nxt = x
+                            break
+                if need_weight:
+                    # Weight of the edge just taken (= of its reverse: symmetric graph).
+                    if e < 0:
+                        wprev[j] = extra / boost
+                    elif uniform_weights:
+                        wprev[j] = w0
                     else:
-                        accepted = r < inv_q / envelope
-                    if accepted:
-                        nxt = x
-                        break
-            out[k, step] = nxt
-            prev = v
-            v = nxt
-            step += 1
-        while step < walk_length:
-            out[k, step] = -1
-            step += 1
+                        wprev[j] = weights[e]
+                states[j] = state
+                out[g_lo + j, step] = nxt
+                prv[j] = v
+                cur[j] = nxt
+
+
+@njit(cache=True, parallel=True)
+def walk_batch(indptr, indices, table, weights, row_sums, uniform_weights, symmetric, starts,
+               first_walk_id, seed, inv_p, inv_q, out):
+    """Fill out[k, :] with the walk from starts[k]; -1 after a dead end.
+
+    ``table`` is the walk table of WalkSampler (or, for equal weights, the node column
+    alone). Walk k uses the random stream of walk number first_walk_id + k, whichever thread
+    runs it. With inv_p == inv_q == 1 this is weighted DeepWalk; otherwise exact node2vec.
+    Each thread advances _GROUP walks in lockstep so that their cache misses overlap.
+    """
+    num_walks = out.shape[0]
+    n_chunks = (num_walks + _CHUNK - 1) // _CHUNK
+    for c in prange(n_chunks):
+        _walk_chunk(c * _CHUNK, min((c + 1) * _CHUNK, num_walks), indptr, indices, table, weights,
+                    row_sums, uniform_weights, symmetric, starts, first_walk_id, seed, inv_p,
+                    inv_q, out)
 
 
 @njit(cache=True)
@@ -220,7 +305,12 @@ def row_sums(indptr, weights):
 
 
 class WalkSampler:
-    """Precomputed per-graph state (alias tables, row sums) for repeated walk batches."""
+    """Precomputed per-graph state (walk table, row sums) for repeated walk batches.
+
+    Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
+    all weights are equal; ``indices`` is then read through and ``weights`` only touched by
+    node2vec with a dominant 1/p.
+    """
 
     def __init__(self, indptr, indices, weights):
         self.indptr = np.ascontiguousarray(indptr, dtype=np.int64)
@@ -230,21 +320,25 @@ class WalkSampler:
             raise ValueError("edge weights must be positive and finite")
         self.uniform_weights = bool(len(self.weights) == 0 or
                                     np.all(self.weights == self.weights[0]))
+        fwd, bwd = _direction_hashes(self.indptr, self.indices, self.weights.view(np.uint32))
+        self.symmetric = bool(fwd == bwd)
         if self.uniform_weights:
             # Equal weights: a uniform draw is exact, no tables needed.
-            self.prob = np.ones(1, dtype=np.float32)
-            self.alias = np.zeros(1, dtype=np.int32)
+            self.table = self.indices.view(np.uint32).reshape(-1, 1)
         else:
-            self.prob, self.alias = build_alias_tables(self.indptr, self.weights)
+            max_deg = int(np.max(np.diff(self.indptr))) if len(self.indptr) > 1 else 0
+            n_tasks = min(len(self.indptr) - 1, 64 * numba.get_num_threads())
+            self.table = _build_table(self.indptr, self.indices, self.weights, max(max_deg, 1),
+                                      n_tasks)
         self.row_sums = row_sums(self.indptr, self.weights)
 
     def walks(self, starts, first_walk_id, walk_length, p=1.0, q=1.0, seed=0, out=None):
         starts = np.ascontiguousarray(starts, dtype=np.int32)
         if out is None:
             out = np.empty((len(starts), walk_length), dtype=np.int32)
-        walk_batch(self.indptr, self.indices, self.weights, self.prob, self.alias,
-                   self.row_sums, self.uniform_weights, starts, np.int64(first_walk_id),
-                   np.int64(seed), 1.0 / p, 1.0 / q, out)
+        walk_batch(self.indptr, self.indices, self.table, self.weights, self.row_sums, self.uniform_weights,
+                   self.symmetric, starts, np.int64(first_walk_id), np.int64(seed),
+                   1.0 / p, 1.0 / q, out)
         return out
 
 

@@ -222,7 +222,7 @@ def test_numba_trainer_is_deterministic_with_one_thread(planted, tmp_path):
         assert r.exit_code == 0, r.output
         outs.append(np.load(ws / "model" / "vectors.npy"))
     assert np.array_equal(outs[0], outs[1]) and np.abs(outs[0]).max() > 0
-    ids, vec = pq.read_table(_export(ws, tmp_path / "p.parquet")).to_pandas().item_id, None
+    ids = pq.read_table(_export(ws, tmp_path / "p.parquet")).to_pandas().item_id
     assert len(ids) == K * PER
     assert "cold_start" not in pq.read_table(tmp_path / "p.parquet").column_names
     r = invoke(["export", tmp_path / "s.parquet", "--what", "side-info"], ws)
