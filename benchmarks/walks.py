@@ -8,8 +8,8 @@ What is measured
 ----------------
 A weighted undirected power-law graph with hubs (``graphgen.py``: Chung-Lu, Zipf expected
 degrees, lognormal weights) is written as a tab-separated edge list. Every contestant then
-runs in its own subprocess, one after another, so its peak RSS is that process's ru_maxrss
-(read with ``os.wait4``). Each process loads the edge file its own way ("load": file ->
+runs in its own subprocess, one after another, so its peak RSS is that process's own high-water mark
+(VmHWM, reported by the process itself). Each process loads the edge file its own way ("load": file ->
 walk-ready structure), then walks ``--walks`` times from every node, ``--length`` nodes per
 walk, for DeepWalk (p=q=1), p=0.5 q=2 and p=2 q=0.5, with ``--threads`` threads.
 
@@ -76,7 +76,24 @@ BATCH_STEPS = 1 << 22   # 16 MiB of int32 walks per batch, for every engine
 
 
 def _maxrss_bytes() -> int:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's peak
+    over fork/exec into the child's ru_maxrss, so every child would report at least the
+    (large) RSS of this driver."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# Runs the graphemb CLI and writes its own peak RSS to argv[1] on exit.
+_CLI_WITH_PEAK = """import atexit, sys
+sys.path.insert(0, sys.argv[2])
+from walks import _maxrss_bytes
+atexit.register(lambda: open(sys.argv[1], "w").write(str(_maxrss_bytes())))
+from graphemb.cli import main
+main(sys.argv[3:])
+"""
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -290,6 +307,7 @@ def worker_main(args):
     def report(label, load, secs, col):
         results["configs"][label] = {"load": load, "walk_seconds": secs, "steps": col.steps,
                                      "walks": col.walks, "rss_so_far": _maxrss_bytes()}
+        results["peak_rss"] = _maxrss_bytes()
         samples[label] = col.sample()
         print(f"    {args.worker} {label}: load {load:.2f}s walk {secs:.2f}s "
               f"{col.steps / max(secs, 1e-9) / 1e6:.2f} M steps/s", file=sys.stderr, flush=True)
@@ -470,12 +488,14 @@ def bench_size(size, args, tmp, py, py_note, exact_return, lines):
         if name == "graphemb":
             ws = tmp / f"ws_{size}"
             shutil.rmtree(ws, ignore_errors=True)
-            secs, rss, rc = run_child([sys.executable, "-m", "graphemb.cli", "--quiet",
-                                       "--workdir", str(ws), "build-graph", "--from-edges",
-                                       str(edges), "--undirected"], env, log)
+            peak_file = tmp / f"{size}_build_peak"
+            secs, _, rc = run_child([sys.executable, "-c", _CLI_WITH_PEAK, str(peak_file),
+                                     str(HERE), "--quiet", "--workdir", str(ws), "build-graph",
+                                     "--from-edges", str(edges), "--undirected"], env, log)
             if rc:
                 row["note"] = f"build-graph failed (rc {rc}, see {log.name})"
                 continue
+            rss = int(peak_file.read_text())
             # Like the peers' load, the stage's own seconds (from its manifest), without the
             # interpreter start and imports; the CLI's wall time is in the note.
             import pyarrow.parquet as pq
@@ -499,6 +519,8 @@ def bench_size(size, args, tmp, py, py_note, exact_return, lines):
             interpreter = py
         secs, rss, rc = run_child([interpreter] + worker, env, log)
         log.close()
+        if result.exists():
+            rss = json.loads(result.read_text()).get("peak_rss", rss)
         row["rss"] = max(row["rss"], rss)
         row["walker_rss"] = rss
         if not result.exists():
@@ -592,7 +614,7 @@ def main(argv=None):
     lines = ["# Walk engines side by side", "",
              f"`python benchmarks/walks.py {' '.join((argv or sys.argv[1:]))}`".replace(" `", "`"),
              "", f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}. "
-             "load = file -> walk-ready; peak RSS = the process's ru_maxrss; return = share of "
+             "load = file -> walk-ready; peak RSS = the process's own VmHWM; return = share of "
              "steps going back to the previous node, observed vs exact given the same (t, v) "
              "pairs; |z| >> 4 means a wrong transition rule (see the script's docstring).", ""]
     try:

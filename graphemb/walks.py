@@ -12,8 +12,9 @@ with M = max(1, 1/q) (and 1/p when it is not the largest). When 1/p dominates, t
 t would make most proposals fail, so the proposal is mixed with a direct jump back to t that
 carries exactly the missing mass; t is then always accepted and M stays max(1, 1/q). Either
 way the expected number of proposals per step is bounded by M / min(alpha), independent of
-degree, and "is x a neighbour of t" is a binary search in t's sorted adjacency, done only
-when the acceptance draw cannot decide without it.
+degree, and "is x a neighbour of t" is asked only when the acceptance draw cannot decide
+without it: first of a one-byte-per-edge hash filter (a clear bit means no), then, if
+needed, by binary search in the shorter of the two sorted rows.
 
 Every walk owns a random stream derived from (seed, walk number), so the walks are the
 same for any number of threads.
@@ -171,9 +172,37 @@ def _find(indices, start, end, x):
     return -1
 
 
+# Edge filter: one bit per (hashed) directed edge t->x in a table of >= 8 bits per edge.
+# A clear bit proves "x is not a neighbour of t" with one memory access; only a set bit
+# (every real edge, plus ~12% of non-edges) needs the binary search. Exactness is kept.
+_U1, _U3, _U7 = np.uint64(1), np.uint64(3), np.uint64(7)
+
+
+@njit(cache=True, inline="always")
+def _edge_slot(t, x, shift):
+    return _mix64(np.uint64(t) * _GOLDEN + np.uint64(x)) >> shift
+
+
+@njit(cache=True)
+def _build_edge_filter(indptr, indices, log2_bits):
+    bits = np.zeros(1 << (log2_bits - 3), dtype=np.uint8)
+    shift = np.uint64(64 - log2_bits)
+    for t in range(indptr.shape[0] - 1):
+        for e in range(indptr[t], indptr[t + 1]):
+            h = _edge_slot(t, indices[e], shift)
+            bits[h >> _U3] |= np.uint8(1) << np.uint8(h & _U7)
+    return bits
+
+
+@njit(cache=True, inline="always")
+def _maybe_edge(bits, shift, t, x):
+    h = _edge_slot(t, x, shift)
+    return ((np.uint64(bits[h >> _U3]) >> (h & _U7)) & _U1) != 0
+
+
 @njit(cache=True)
 def _walk_chunk(c_lo, c_hi, indptr, indices, table, weights, row_sums, uniform_weights, symmetric,
-                starts, first_walk_id, seed, inv_p, inv_q, out):
+                edge_bits, edge_shift, starts, first_walk_id, seed, inv_p, inv_q, out):
     """Walks c_lo..c_hi of walk_batch, _GROUP at a time in lockstep."""
     num_walks, walk_length = out.shape
     first_order = inv_p == 1.0 and inv_q == 1.0
@@ -250,7 +279,9 @@ def _walk_chunk(c_lo, c_hi, indptr, indices, table, weights, row_sums, uniform_w
                             break
                         if r >= sure_reject:
                             continue
-                        if symmetric and indptr[x + 1] - indptr[x] < t_end - t_start:
+                        if not _maybe_edge(edge_bits, edge_shift, t, x):
+                            near = False
+                        elif symmetric and indptr[x + 1] - indptr[x] < t_end - t_start:
                             # x ~ t iff t ~ x: search the shorter row (x is often next).
                             near = _find(indices, indptr[x], indptr[x + 1], t) >= 0
                         else:
@@ -277,8 +308,8 @@ def _walk_chunk(c_lo, c_hi, indptr, indices, table, weights, row_sums, uniform_w
 
 
 @njit(cache=True, parallel=True)
-def walk_batch(indptr, indices, table, weights, row_sums, uniform_weights, symmetric, starts,
-               first_walk_id, seed, inv_p, inv_q, out):
+def walk_batch(indptr, indices, table, weights, row_sums, uniform_weights, symmetric, edge_bits,
+               edge_shift, starts, first_walk_id, seed, inv_p, inv_q, out):
     """Fill out[k, :] with the walk from starts[k]; -1 after a dead end.
 
     ``table`` is the walk table of WalkSampler (or, for equal weights, the node column
@@ -290,8 +321,8 @@ def walk_batch(indptr, indices, table, weights, row_sums, uniform_weights, symme
     n_chunks = (num_walks + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
         _walk_chunk(c * _CHUNK, min((c + 1) * _CHUNK, num_walks), indptr, indices, table, weights,
-                    row_sums, uniform_weights, symmetric, starts, first_walk_id, seed, inv_p,
-                    inv_q, out)
+                    row_sums, uniform_weights, symmetric, edge_bits, edge_shift, starts,
+                    first_walk_id, seed, inv_p, inv_q, out)
 
 
 @njit(cache=True)
@@ -309,7 +340,7 @@ class WalkSampler:
 
     Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
     all weights are equal; ``indices`` is then read through and ``weights`` only touched by
-    node2vec with a dominant 1/p.
+    node2vec with a dominant 1/p. node2vec adds the edge filter, one byte per edge.
     """
 
     def __init__(self, indptr, indices, weights):
@@ -331,14 +362,27 @@ class WalkSampler:
             self.table = _build_table(self.indptr, self.indices, self.weights, max(max_deg, 1),
                                       n_tasks)
         self.row_sums = row_sums(self.indptr, self.weights)
+        self._edge_filter = None   # built on the first node2vec batch (DeepWalk needs none)
+
+    def edge_filter(self):
+        """(bits, shift) of the edge filter: 1 byte per edge (8 bits, one hash)."""
+        if self._edge_filter is None:
+            log2_bits = max(6, int(np.ceil(np.log2(max(8 * len(self.indices), 1)))))
+            self._edge_filter = (_build_edge_filter(self.indptr, self.indices, log2_bits),
+                                 np.uint64(64 - log2_bits))
+        return self._edge_filter
 
     def walks(self, starts, first_walk_id, walk_length, p=1.0, q=1.0, seed=0, out=None):
         starts = np.ascontiguousarray(starts, dtype=np.int32)
         if out is None:
             out = np.empty((len(starts), walk_length), dtype=np.int32)
-        walk_batch(self.indptr, self.indices, self.table, self.weights, self.row_sums, self.uniform_weights,
-                   self.symmetric, starts, np.int64(first_walk_id), np.int64(seed),
-                   1.0 / p, 1.0 / q, out)
+        if p == 1.0 and q == 1.0:
+            bits, shift = np.zeros(1, dtype=np.uint8), np.uint64(63)   # unused by DeepWalk
+        else:
+            bits, shift = self.edge_filter()
+        walk_batch(self.indptr, self.indices, self.table, self.weights, self.row_sums,
+                   self.uniform_weights, self.symmetric, bits, shift, starts,
+                   np.int64(first_walk_id), np.int64(seed), 1.0 / p, 1.0 / q, out)
         return out
 
 
