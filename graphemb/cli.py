@@ -159,6 +159,40 @@ def _train_kwargs(kw, seed=None, workers=None):
     return out
 
 
+def side_info_options(f, item_flag="--item-col"):
+    """EGES options; `run` names the id column --side-item-col (--item-col is the log's)."""
+    options = [
+        click.option("--side-info", type=click.Path(dir_okay=False),
+                     help="Item table (CSV/TSV/Parquet: item id + categorical columns): train "
+                          "EGES and give cold-start items (in the table, not the graph) "
+                          "vectors too."),
+        click.option("--side-cols", help="Side-information columns, e.g. genre,year (default: "
+                                         "every column whose values are shared by several "
+                                         "items)."),
+        click.option(item_flag, "side_item_col",
+                     help="Item id column of --side-info (default: guessed, e.g. item_id, "
+                          "movieId)."),
+        click.option("--fusion", type=click.Choice(["eges", "ges"]), default="eges",
+                     show_default=True, help="eges: learned per-item weights; ges: plain "
+                                             "average."),
+        click.option("--multi-value", type=click.Choice(["whole", "first"]), default="whole",
+                     show_default=True, help="A value like A|B: as one category (whole) or "
+                                             "as A."),
+        click.option("--trainer", type=click.Choice(["gensim", "numba"]), default="gensim",
+                     show_default=True, help="Plain skip-gram with gensim or graphemb's Numba "
+                                             "trainer (--side-info always uses the latter)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _side_kwargs(kw):
+    out = {k: kw.pop(k) for k in ("side_info", "side_cols", "fusion", "multi_value", "trainer")}
+    out["item_col"] = kw.pop("side_item_col")
+    return out
+
+
 def _graph_summary(m) -> str:
     c = m["counts"]
     rows = [(k.replace("_", " "), f"{v:,}") for k, v in c.items()]
@@ -216,28 +250,16 @@ Examples:
 @train_options
 @click.option("--walks", "walk_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Walk folder(s) to train on (repeat for shards); default: the workspace's.")
-@click.option("--side-info", type=click.Path(dir_okay=False),
-              help="Item table (CSV/TSV/Parquet: item id + categorical columns): train EGES "
-                   "and give cold-start items (in the table, not the graph) vectors too.")
-@click.option("--side-cols", help="Side-information columns, e.g. genre,year (default: every "
-                                  "column whose values are shared by several items).")
-@click.option("--item-col", "side_item_col",
-              help="Item id column of --side-info (default: guessed, e.g. item_id, movieId).")
-@click.option("--fusion", type=click.Choice(["eges", "ges"]), default="eges", show_default=True,
-              help="eges: learned per-item weights; ges: plain average.")
-@click.option("--multi-value", type=click.Choice(["whole", "first"]), default="whole",
-              show_default=True, help="A value like A|B: as one category (whole) or as A.")
-@click.option("--trainer", type=click.Choice(["gensim", "numba"]), default="gensim",
-              show_default=True, help="Plain skip-gram with gensim or graphemb's Numba trainer "
-                                      "(--side-info always uses the latter).")
+@side_info_options
 @click.pass_context
-def train_cmd(ctx, walk_dirs, side_info, side_cols, side_item_col, fusion, multi_value, trainer,
-              **kw):
+def train_cmd(ctx, walk_dirs, **kw):
     """Train word2vec on the walks (or EGES/GES with --side-info)."""
     m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                       walk_dirs=walk_dirs or None, side_info=side_info, side_cols=side_cols,
-                       item_col=side_item_col, fusion=fusion, multi_value=multi_value,
-                       trainer=trainer, **_train_kwargs(kw))
+                       walk_dirs=walk_dirs or None, **_side_kwargs(kw), **_train_kwargs(kw))
+    _say_trained(ctx, m)
+
+
+def _say_trained(ctx, m):
     c = m["counts"]
     _say(ctx, f"{c['vectors']:,} vectors of dim {m['params']['dim']} in "
               f"{m['timings']['total_seconds']:.1f}s; wrote {ctx.obj['workdir']}/model/")
@@ -276,18 +298,21 @@ def export_cmd(ctx, output, fmt, what):
 @main.command("run", epilog="""\b
 Example:
   graphemb run examples/movielens/ratings.csv --p 0.5 --q 2 --output vectors.parquet
+  graphemb run ratings.csv --side-info movies.csv --side-cols genres --multi-value first -o v.parquet
 """)
 @click.argument("logs", type=click.Path(dir_okay=False))
 @graph_options
 @walk_options
 @functools.partial(train_options, shared_seed=True)
+@functools.partial(side_info_options, item_flag="--side-item-col")
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Export the vectors here as well.")
 @click.pass_context
 def run_cmd(ctx, logs, output, **kw):
     """Run build-graph, walk, train (and export) with one set of options."""
+    side = _side_kwargs(kw)
     g, w = _graph_kwargs(kw), _walk_kwargs(kw)
-    t = _train_kwargs(kw, seed=w["seed"], workers=w["workers"])
+    t = {**_train_kwargs(kw, seed=w["seed"], workers=w["workers"]), **side}
     if g["from_edges"]:
         raise click.UsageError("run takes a log; for an edge list use the stages one by one.")
     g.pop("from_edges")
@@ -296,8 +321,8 @@ def run_cmd(ctx, logs, output, **kw):
     c = r["graph"]["counts"]
     _say(ctx, f"graph: {c['nodes']:,} nodes, {c['edges']:,} edges from {c['events_read']:,} "
               "events")
-    _say(ctx, f"walks: {r['walks']['counts']['walks']:,}; vectors: "
-              f"{r['model']['counts']['vectors']:,}")
+    _say(ctx, f"walks: {r['walks']['counts']['walks']:,}")
+    _say_trained(ctx, r["model"])
     if output:
         _say(ctx, f"wrote {output}")
 

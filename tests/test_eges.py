@@ -302,3 +302,23 @@ def _restore_threads():
     before = numba.get_num_threads()
     yield
     numba.set_num_threads(before)
+
+
+def test_run_with_side_info_trains_eges_end_to_end(planted, tmp_path):
+    # One user per edge of the planted graph, two events a second apart: the same graph.
+    import csv
+
+    with open(planted["root"] / "edges.csv") as fh:
+        pairs = [(int(a), int(b)) for a, b in list(csv.reader(fh))[1:]]
+    rows = [(f"u{k}", item, t) for k, (a, b) in enumerate(pairs) for t, item in enumerate((a, b))]
+    log = write_csv(tmp_path / "log.csv", ["user_id", "item_id", "timestamp"], rows)
+    out = tmp_path / "v.parquet"
+    r = invoke(["run", log, "--num-walks", "5", "--walk-length", "10", *FAST,
+                "--side-info", planted["side"], "--side-item-col", "item_id", "--fusion", "ges",
+                "-o", out], tmp_path / "ws")
+    assert r.exit_code == 0, r.output
+    assert "GES on category, shade" in r.output and "12 cold-start items" in r.output
+    manifest = json.loads((tmp_path / "ws" / "model" / "manifest.json").read_text())
+    assert manifest["params"]["method"] == "ges"
+    ids, vec, cold = _vectors(out)
+    assert cold.sum() == K * COLD_PER and np.isfinite(vec).all()

@@ -127,7 +127,7 @@ def test_node2vec_second_order_exact_weighted(p, q):
     assert_second_order(*csr, walks, p, q)
 
 
-@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5)])
+@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5), (0.25, 0.5), (3.0, 4.0)])
 def test_node2vec_second_order_exact_directed(p, q):
     csr = random_graph(12, 60, seed=3, directed=True)
     indptr = csr[0]
@@ -136,7 +136,7 @@ def test_node2vec_second_order_exact_directed(p, q):
     assert_second_order(*csr, walks, p, q, min_visits=3000)
 
 
-@pytest.mark.parametrize("p,q", [(0.25, 4.0), (4.0, 0.25)])
+@pytest.mark.parametrize("p,q", [(0.25, 4.0), (4.0, 0.25), (0.5, 0.25), (3.0, 4.0)])
 def test_node2vec_second_order_exact_hub(p, q):
     # A hub joined to 300 leaves, some leaves linked in a ring: the hub's rows are long,
     # the return jump (1/p dominant) and the neighbour search in long rows are exercised.
@@ -149,6 +149,20 @@ def test_node2vec_second_order_exact_hub(p, q):
     walks = walks_from(csr, np.repeat(np.arange(1, 11), 3000), 50, p, q)
     checked = assert_second_order(*csr, walks, p, q, min_visits=2000)
     assert checked >= 10
+
+
+@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5)])
+def test_edge_filter_only_skips_searches(p, q):
+    # The filter may only answer "not a neighbour" when that is true: walks drawn with it
+    # must equal, step for step, walks drawn with a filter that always says "search".
+    csr = random_graph(200, 3000, seed=2)
+    starts = np.repeat(np.arange(200), 5)
+    real = WalkSampler(*csr).walks(starts, 0, 30, p, q, seed=4)
+    always_search = WalkSampler(*csr)
+    always_search._edge_filter = (np.full(1, 0xFF, dtype=np.uint8), np.uint64(63))
+    assert np.array_equal(real, always_search.walks(starts, 0, 30, p, q, seed=4))
+    bits, _ = WalkSampler(*csr).edge_filter()
+    assert len(bits) * 8 >= 8 * len(csr[1])        # at least 8 bits per edge
 
 
 def test_return_fraction_matches_exact():
