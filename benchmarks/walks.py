@@ -306,7 +306,7 @@ def worker_main(args):
 
     def report(label, load, secs, col):
         results["configs"][label] = {"load": load, "walk_seconds": secs, "steps": col.steps,
-                                     "walks": col.walks, "rss_so_far": _maxrss_bytes()}
+                                     "walks": col.walks}
         results["peak_rss"] = _maxrss_bytes()
         samples[label] = col.sample()
         print(f"    {args.worker} {label}: load {load:.2f}s walk {secs:.2f}s "

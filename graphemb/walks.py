@@ -89,7 +89,7 @@ def build_alias_tables(indptr, weights):
 #   [node, alias node, alias position (row-local), threshold]
 # threshold = round(prob * 2**24): the low 24 bits of a draw decide "keep or alias" while
 # the high 40 bits pick the slot (a 64-bit draw split in two, exact to 2**-40 / 2**-24).
-_THR_BITS = 24
+_THR_SCALE = float(1 << 24)            # thresholds are prob * 2**24
 _LOW24 = np.uint64((1 << 24) - 1)
 _S24, _S40 = np.uint64(24), np.uint64(40)
 _GROUP = 16      # walks advanced in lockstep by one thread: their memory misses overlap
@@ -118,7 +118,7 @@ def _build_table(indptr, indices, weights, max_deg, n_tasks):
                 table[start + i, 0] = indices[start + i]
                 table[start + i, 1] = indices[start + a]
                 table[start + i, 2] = a
-                table[start + i, 3] = np.uint32(min(prob[i], 1.0) * 16777216.0 + 0.5)
+                table[start + i, 3] = np.uint32(min(prob[i], 1.0) * _THR_SCALE + 0.5)
     return table
 
 
