@@ -63,7 +63,7 @@ def test_pair_and_fusion_gradients_match_finite_differences():
     # lr = 1: each array moves by exactly minus its gradient.
     Z1, E1, a1, dh = Z.copy(), E.copy(), a.copy(), np.zeros(dim)
     loss = sgns_pair(h, Z1, targets, len(targets), 1.0, dh)
-    fused_backward(E1, feat_row, a1, w, h, dh, 1.0, 1.0, True)
+    fused_backward(E1, feat_row, a1, w, h, dh, 1.0, 1.0, True, np.ones(rows))
     assert loss == pytest.approx(_loss(E, Z, a, feat_row, targets), rel=1e-6)
 
     eps = 1e-6
@@ -91,7 +91,8 @@ def test_ges_weights_are_equal_and_fixed():
     fuse(E, feat_row, a, False, h, w)
     np.testing.assert_allclose(h, (E[0] + E[3]) / 2)
     a1 = a.copy()
-    fused_backward(E.copy(), feat_row, a1, w, h, np.ones(3, np.float32), 0.1, 0.1, False)
+    fused_backward(E.copy(), feat_row, a1, w, h, np.ones(3, np.float32), 0.1, 0.1, False,
+                   np.ones(4, np.float32))
     assert np.array_equal(a1, a)
 
 
