@@ -80,8 +80,15 @@ def read_node_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def csr_from_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, num_nodes: int,
                    undirected: bool, relabel: np.ndarray | None = None,
+                   report: dict | None = None,
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum duplicate edges and lay them out as CSR with each row's targets sorted.
+
+    ``undirected`` follows one rule (see ``undirected_rule``): if the listing is already
+    symmetric (after summing duplicate lines, every u->v has its v->u with the same weight),
+    it is taken as listed; otherwise w(u,v) = w(v,u) = the sum of the lines u v and v u.
+    A self-loop is its own reverse, so it keeps its listed weight in both cases. ``report``
+    (a dict, optional) receives ``symmetric_input`` (bool) when ``undirected``.
 
     ``relabel`` (optional) maps the codes in src/dst to node indices on the fly, so callers
     need no relabelled copies of the edge arrays. A counting sort by source (O(E), stable),
@@ -100,11 +107,30 @@ def csr_from_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, num_nod
     if relabel is None:
         relabel = np.arange(0, dtype=np.int64)     # empty: identity
     relabel = np.asarray(relabel, dtype=np.int64)
-    indptr, cols, vals = _csr_scatter(src, dst, weight, relabel, np.int64(num_nodes),
-                                      bool(undirected))
+    indptr, cols, vals, reverse = _csr_scatter(src, dst, weight, relabel, np.int64(num_nodes),
+                                               bool(undirected))
     kept = np.empty(num_nodes, dtype=np.int64)
-    _csr_sort_rows(indptr, cols, vals, kept)
+    # Undirected: for each merged entry v->x (v != x) the rows compare the summed weight of
+    # the lines v x with that of the lines x v; they agree everywhere iff the listing is
+    # symmetric, and then every such entry (forward + reverse) is halved back to its listed
+    # weight. No per-edge temporaries beyond one flag byte per entry.
+    mismatched = np.zeros(num_nodes if undirected else 0, dtype=np.int64)
+    _csr_sort_rows(indptr, cols, vals, reverse, mismatched, kept, bool(undirected))
+    del reverse
+    if undirected:
+        symmetric = not mismatched.any()
+        if symmetric:
+            _halve_non_loops(indptr, cols, vals, kept)
+        if report is not None:
+            report["symmetric_input"] = bool(symmetric)
     return _csr_compact(indptr, cols, vals, kept)
+
+
+def undirected_rule(symmetric: bool) -> str:
+    """How --undirected read the listing, in words (for summaries and manifests)."""
+    return ("symmetric listing (every u v has v u with the same weight): weights kept as "
+            "listed" if symmetric else "one-way listing: w(u,v) = w(v,u) = sum of the lines "
+            "u v and v u")
 
 
 @njit(cache=True)
@@ -115,13 +141,15 @@ def _csr_scatter(src, dst, weight, relabel, num_nodes, undirected):
         a = relabel[src[i]] if remap else np.int64(src[i])
         b = relabel[dst[i]] if remap else np.int64(dst[i])
         counts[a + 1] += 1
-        if undirected and a != b:  # a self-loop is one edge, not two
+        if undirected and a != b:  # a self-loop is its own reverse: one entry, not two
             counts[b + 1] += 1
     indptr = np.cumsum(counts)
     fill = indptr[:-1].copy()
     total = indptr[-1]
     cols = np.empty(total, dtype=np.int32)
     vals = np.empty(total, dtype=np.float32)
+    # reverse[k]: entry k was added as the reverse of a line (undirected only)
+    reverse = np.zeros(total if undirected else 0, dtype=np.bool_)
     for i in range(src.shape[0]):
         a = relabel[src[i]] if remap else np.int64(src[i])
         b = relabel[dst[i]] if remap else np.int64(dst[i])
@@ -133,13 +161,15 @@ def _csr_scatter(src, dst, weight, relabel, num_nodes, undirected):
             k = fill[b]
             cols[k] = a
             vals[k] = weight[i]
+            reverse[k] = True
             fill[b] = k + 1
-    return indptr, cols, vals
+    return indptr, cols, vals, reverse
 
 
 @njit(cache=True, parallel=True)
-def _csr_sort_rows(indptr, cols, vals, kept):
-    """Sort each row by target, sum duplicates in place; kept[v] = row length."""
+def _csr_sort_rows(indptr, cols, vals, reverse, mismatched, kept, undirected):
+    """Sort each row by target, sum duplicates in place; kept[v] = row length. Undirected:
+    mismatched[v] = entries v->x (x != v) whose lines v x and x v sum to different weights."""
     n = indptr.shape[0] - 1
     for v in prange(n):
         start, end = indptr[v], indptr[v + 1]
@@ -149,19 +179,44 @@ def _csr_sort_rows(indptr, cols, vals, kept):
             w = vals[start:end][order]
             cols[start:end] = c
             vals[start:end] = w
+            if undirected:
+                r = reverse[start:end][order]
+                reverse[start:end] = r
         out = start
         e = start
+        bad = 0
         while e < end:
             x = cols[e]
             acc = 0.0
+            fw = 0.0
+            bw = 0.0
             while e < end and cols[e] == x:
                 acc += vals[e]
+                if undirected:
+                    if reverse[e]:
+                        bw += vals[e]
+                    else:
+                        fw += vals[e]
                 e += 1
+            if undirected and x != v and abs(fw - bw) > 1e-6 * max(abs(fw), abs(bw)):
+                bad += 1
             if acc > 0:
                 cols[out] = x
                 vals[out] = acc
                 out += 1
         kept[v] = out - start
+        if undirected:
+            mismatched[v] = bad
+
+
+@njit(cache=True, parallel=True)
+def _halve_non_loops(indptr, cols, vals, kept):
+    n = indptr.shape[0] - 1
+    for v in prange(n):
+        start = indptr[v]
+        for e in range(start, start + kept[v]):
+            if cols[e] != v:
+                vals[e] = vals[e] * np.float32(0.5)
 
 
 @njit(cache=True)
@@ -185,9 +240,11 @@ def _csr_compact(indptr, cols, vals, kept):
 
 def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
                            item_ids: np.ndarray, item_counts: np.ndarray,
-                           undirected: bool) -> tuple[Graph, int]:
+                           undirected: bool, report: dict | None = None) -> tuple[Graph, int]:
     """Keep items that touch an edge, number them by descending count, build the CSR.
 
+    With ``undirected`` a symmetric listing keeps its weights and a one-way listing has its
+    two directions summed (see csr_from_edges); ``report`` receives ``symmetric_input``.
     Returns the graph and how many items were left out because no edge touched them.
     """
     n_items = len(item_ids)
@@ -202,7 +259,7 @@ def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
     if len(kept) >= 2**31 - 1:
         raise GraphembError("more than 2^31 items: graphemb's int32 node indices cannot hold them.")
     indptr, indices, weights = csr_from_edges(src, dst, weight, len(kept), undirected,
-                                              relabel=new_index)
+                                              relabel=new_index, report=report)
     graph = Graph(indptr, indices, weights, item_ids[kept], item_counts[kept],
                   directed=not undirected)
     return graph, int(n_items - len(kept))

@@ -5,6 +5,7 @@ Spark); this module picks the columns, checks the values and dispatches.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -169,30 +170,92 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
     return src, dst, w, item_ids, per_item, counts
 
 
+# A comment line: '#' (SNAP, networkx) or '%' (MatrixMarket, KONECT) after optional blanks;
+# removed with the blank lines (so that a header after comments is the first row).
+_COMMENT_LINE = re.compile(rb"(?m)^[ \t\r]*(?:[#%][^\n]*)?(?:\n|\Z)")
+_COMMENT_AFTER_NEWLINE = re.compile(rb"\n[ \t]*[#%]")
+_SCAN_BYTES = 1 << 24
+
+
+def _open_bytes(path: Path):
+    import gzip
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+def _has_comment_lines(path: Path) -> bool:
+    """Whether any line starts (after blanks) with # or %: one streaming pass of memchr-speed
+    tests, so files without comments are then parsed straight from disk as before."""
+    with _open_bytes(path) as fh:
+        tail = b"\n"                  # the file start counts as following a newline
+        while True:
+            chunk = fh.read(_SCAN_BYTES)
+            if not chunk:
+                return False
+            # Most edge lists hold no '#' or '%' at all; only then is the regex needed (with
+            # the end of the previous chunk, so a line start cut at the edge is seen).
+            if (b"#" in chunk or b"%" in chunk) and \
+                    _COMMENT_AFTER_NEWLINE.search(tail + chunk):
+                return True
+            cut = chunk.rfind(b"\n")
+            tail = (tail + chunk)[-4096:] if cut < 0 else chunk[cut:][-4096:]
+
+
+def _data_lines(data: bytes):
+    """(1-based line number, text) of each line that is neither blank nor a comment."""
+    start, number = 0, 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        number += 1
+        stripped = data[start:end].strip()
+        if stripped and stripped[:1] not in (b"#", b"%"):
+            yield number, stripped
+        start = end + 1
+
+
 def read_edge_list(path: Path, delimiter: str | None):
-    """src,dst[,weight] with or without a header; comma, tab or space separated."""
+    """src,dst[,weight] with or without a header; comma, tab or space separated.
+
+    Lines starting with '#' or '%' (after optional blanks) are comments. A MatrixMarket file
+    (first line '%%MatrixMarket') has its size line (rows cols entries) skipped too.
+    """
     import pyarrow.csv as pacsv
 
     if not path.exists():
         raise GraphembError(f"{path}: no such file; check the path of the edge list.")
-    import gzip
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        first = fh.readline().decode("utf-8", errors="replace").strip()
+    source = path
+    comments = _has_comment_lines(path)
+    if comments:
+        with _open_bytes(path) as fh:
+            raw = fh.read()
+        matrix_market = raw.startswith(b"%%MatrixMarket")
+        source = pa.BufferReader(_COMMENT_LINE.sub(b"", raw))
+        lines = _data_lines(raw)
+        first_number, first = next(lines, (0, b""))
+        if matrix_market:   # the first data line is the size line: the fields are the entry's
+            first_number, first = next(lines, (0, b""))
+        del raw, lines
+        first = first.decode("utf-8", errors="replace").strip()
+    else:
+        matrix_market = False
+        first_number = 1
+        with _open_bytes(path) as fh:
+            first = fh.readline().decode("utf-8", errors="replace").strip()
     if not first:
         raise GraphembError(f"{path}: is empty; expected lines of src,dst[,weight].")
     sep = delimiter or next((s for s in (",", "\t", " ") if s in first), ",")
     fields = [f for f in first.split(sep) if f != ""]
-    has_header = fields[0].lower() in ("src", "source", "from", "u", "node1", "head") or \
+    has_header = matrix_market or fields[0].lower() in (
+        "src", "source", "from", "u", "node1", "head") or \
         (len(fields) >= 3 and not _looks_numeric(fields[2]))
     if len(fields) < 2:
-        raise GraphembError(f"{path}: line 1 has {len(fields)} field(s); expected src{sep}dst"
-                            f"[{sep}weight].")
+        raise GraphembError(f"{path}: line {first_number} has {len(fields)} field(s); expected "
+                            f"src{sep}dst[{sep}weight].")
     names = ["src", "dst", "weight"][:len(fields)] + [f"extra{i}" for i in range(len(fields) - 3)]
     try:
         table = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(column_names=names,
-                                                 skip_rows=1 if has_header else 0),
+            source, read_options=pacsv.ReadOptions(column_names=names,
+                                                   skip_rows=1 if has_header else 0),
             parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={"src": pa.string(), "dst": pa.string()},
@@ -207,7 +270,9 @@ def read_edge_list(path: Path, delimiter: str | None):
         weight = np.asarray(pc.cast(table.column("weight"), pa.float64()).fill_null(np.nan))
         bad = np.flatnonzero(~np.isfinite(weight) | (weight <= 0))
         if len(bad):
-            raise GraphembError(f"{path}: line {bad[0] + 1 + has_header}: weight {weight[bad[0]]} "
+            row = int(bad[0]) + has_header
+            line = _line_of_row(path, row) if comments else row + 1
+            raise GraphembError(f"{path}: line {line}: weight {weight[bad[0]]} "
                                 "must be a finite number > 0.")
         weight = weight.astype(np.float32)
     else:
@@ -221,6 +286,15 @@ def read_edge_list(path: Path, delimiter: str | None):
     counts = {"edges_read": n}
     _release_arrow_memory()
     return src, dst, weight, item_ids, degree, counts
+
+
+def _line_of_row(path: Path, row: int) -> int:
+    """File line of the row-th (0-based) line that is neither blank nor a comment."""
+    with _open_bytes(path) as fh:
+        for i, (number, _) in enumerate(_data_lines(fh.read())):
+            if i == row:
+                return number
+    return row + 1
 
 
 def _encode_endpoints(columns: list) -> tuple[np.ndarray, pa.Array]:

@@ -54,7 +54,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
             engine, memory_limit, ws.root, quiet)
         source = {"logs": str(logs), "engine": counts.pop("engine")}
     t_read = time.perf_counter()
-    graph, isolated = graph_from_coded_edges(src, dst, weight, item_ids, item_counts, undirected)
+    report = {}
+    graph, isolated = graph_from_coded_edges(src, dst, weight, item_ids, item_counts, undirected,
+                                             report=report)
     if graph.num_edges == 0:
         what = from_edges if from_edges is not None else logs
         raise GraphembError(f"{what}: no edges: no session has two distinct consecutive items; "
@@ -65,6 +67,10 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
               "min_item_count": min_item_count, "max_user_events": max_user_events,
               "weight_col": weight_col, "event_col": event_col,
               "event_weights": parse_event_weights(event_weights), **source}
+    if undirected:
+        # How the listing was read: a symmetric one keeps its weights, a one-way one has
+        # both directions summed (graphemb.graph.csr_from_edges).
+        params["symmetric_input"] = report["symmetric_input"]
     with ws.writing("graph") as tmp:
         graph.save(tmp)
         manifest = write_manifest(tmp, "graph", params, {}, counts,
@@ -211,7 +217,8 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
           min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
           walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
           fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
-          trainer: str = "gensim", delimiter: str | None = None) -> dict:
+          trainer: str = "gensim", delimiter: str | None = None, side_update: str = "mean",
+          attention_lr: float = 1.0) -> dict:
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
 
     With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
@@ -240,6 +247,7 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
                            delimiter=delimiter, dim=dim, window=window, epochs=epochs,
                            negative=negative, ns_exponent=ns_exponent, sample=sample,
                            alpha=alpha, workers=workers, seed=seed, walk_dirs=walk_dirs,
+                           side_update=side_update, attention_lr=attention_lr,
                            quiet=quiet)
     ws = Workspace(workdir)
     t0 = time.perf_counter()

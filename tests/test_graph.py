@@ -186,3 +186,70 @@ def test_iso_times_with_offsets_are_utc(tmp_path):
                                          "2024-01-01 08:02:30"])])
     np.testing.assert_allclose(times_to_seconds("log", "t", column),
                                [1704096000.0, 1704096060.0, 1704096150.0])
+
+
+# --- edge-list hygiene: comments, symmetric listings, self-loops ------------------------------
+
+def test_from_edges_skips_comment_and_blank_lines(tmp_path, workdir):
+    # SNAP-style '#' header, a '%' line (KONECT/MatrixMarket), an indented comment, a blank
+    # line, a header after the comments and a comment between edges.
+    (tmp_path / "e.txt").write_text("# Directed graph\n% made by hand\n   # indented\n\n"
+                                    "src dst w\n1 2 3\n# between\n2 3 0.5\n")
+    graphemb.build_graph(from_edges=tmp_path / "e.txt", workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {(1, 2): 3.0, (2, 3): 0.5}
+    # A bad weight is reported at its line in the file, comments counted.
+    (tmp_path / "bad.txt").write_text("# c\n1 2 1\n# c\n2 3 -1\n")
+    with pytest.raises(graphemb.GraphembError, match="line 4: weight -1.0"):
+        graphemb.build_graph(from_edges=tmp_path / "bad.txt", workdir=workdir)
+
+
+def test_from_edges_matrix_market_size_line_is_not_an_edge(tmp_path, workdir):
+    (tmp_path / "g.mtx").write_text("%%MatrixMarket matrix coordinate real symmetric\n"
+                                    "% comment\n3 3 2\n2 1 0.5\n3 2 2\n")
+    graphemb.build_graph(from_edges=tmp_path / "g.mtx", workdir=workdir, undirected=True)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {(2, 1): 0.5, (1, 2): 0.5, (3, 2): 2.0, (2, 3): 2.0}
+
+
+SYMMETRIC = "1 2 2\n2 1 2\n2 3 1\n3 2 1\n3 3 5\n"       # every u v also as v u, and a loop
+ONE_WAY = "1 2 2\n2 3 1\n3 3 5\n"                       # the same graph, each edge once
+
+
+@pytest.mark.parametrize("text", [SYMMETRIC, ONE_WAY])
+def test_undirected_symmetric_and_one_way_listings_give_the_same_graph(tmp_path, workdir, text):
+    # A symmetric listing keeps its weights (before: 1-2 became 4, the loop stayed 5); a
+    # one-way listing of the same graph gives the same weights; the loop keeps 5 either way.
+    (tmp_path / "e.txt").write_text(text)
+    m = graphemb.build_graph(from_edges=tmp_path / "e.txt", workdir=workdir, undirected=True)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {(1, 2): 2.0, (2, 1): 2.0, (2, 3): 1.0, (3, 2): 1.0, (3, 3): 5.0}
+    assert m["params"]["symmetric_input"] is (text == SYMMETRIC)
+
+
+def test_undirected_one_way_listing_sums_directions(tmp_path, workdir):
+    # Not symmetric (1 2 has weight 3, 2 1 weight 1; 2 3 is listed one way): both directions
+    # are summed; duplicate lines add up first; the self-loop is never doubled.
+    (tmp_path / "e.txt").write_text("1 2 2\n1 2 1\n2 1 1\n2 3 1\n3 3 5\n")
+    m = graphemb.build_graph(from_edges=tmp_path / "e.txt", workdir=workdir, undirected=True)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {(1, 2): 4.0, (2, 1): 4.0, (2, 3): 1.0, (3, 2): 1.0, (3, 3): 5.0}
+    assert m["params"]["symmetric_input"] is False
+
+
+def test_csr_from_edges_symmetric_rule_is_reusable_for_adjacency_matrices():
+    # What an adjacency matrix gives: all its non-zeros (i, j, a_ij). A symmetric matrix with
+    # a diagonal entry comes back unchanged (adj + adj.T would double every entry).
+    import scipy.sparse as sp
+
+    adj = sp.coo_matrix(np.array([[1.0, 2.0, 0.0], [2.0, 0.0, 3.0], [0.0, 3.0, 0.0]]))
+    report = {}
+    indptr, indices, weights = csr_from_edges(adj.row, adj.col, adj.data, 3, True,
+                                              report=report)
+    back = sp.csr_matrix((weights, indices, indptr), shape=(3, 3)).toarray()
+    assert np.array_equal(back, adj.toarray()) and report == {"symmetric_input": True}
+    # Upper triangle only (one-way): the same matrix again.
+    up = sp.triu(adj).tocoo()
+    indptr, indices, weights = csr_from_edges(up.row, up.col, up.data, 3, True, report=report)
+    assert np.array_equal(sp.csr_matrix((weights, indices, indptr), shape=(3, 3)).toarray(),
+                          adj.toarray()) and report == {"symmetric_input": False}
