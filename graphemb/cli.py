@@ -344,7 +344,15 @@ def _given(ctx, values: dict) -> dict:
     return {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in defaults}
 
 
+def _trainer_option(f):
+    """--trainer for the evaluate commands that retrain (default: as the workspace model)."""
+    return click.option("--trainer", type=click.Choice(["gensim", "numba"]), default=None,
+                        help="Retrain with gensim or graphemb's Numba skip-gram trainer "
+                             "(default: the workspace model's trainer, else gensim).")(f)
+
+
 def _options_given(ctx, kw):
+    trainer = kw.pop("trainer", None)
     w = _walk_kwargs(kw)
     t = _train_kwargs(kw, seed=w["seed"], workers=w["workers"])
     t_src = {k: v for k, v in t.items() if k not in ("seed", "workers")}
@@ -353,6 +361,8 @@ def _options_given(ctx, kw):
     for k in ("seed", "workers"):
         if k in w_given:
             t_given[k] = w_given[k]
+    if trainer is not None:
+        t_given["trainer"] = trainer
     return w_given, t_given
 
 
@@ -381,40 +391,60 @@ def evaluate_group():
     """
 
 
-@evaluate_group.command("link-prediction")
-@click.option("--test-fraction", default=1 / 3, show_default="1/3", type=float,
-              help="Share of the edges held out (no node loses its last edge).")
+@evaluate_group.command("link-prediction", epilog="""\b
+Examples:
+  graphemb evaluate link-prediction
+  graphemb evaluate link-prediction --negatives degree --trainer numba
+""")
+@click.option("--test-fraction", default=1 / 3, show_default="1/3",
+              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Share of the edges held out, never one of a random spanning forest (the "
+                   "residual graph stays connected as the full one).")
+@click.option("--negatives", type=click.Choice(["uniform", "degree"]), default="uniform",
+              show_default=True,
+              help="Non-edges with endpoints drawn uniformly, or in proportion to their "
+                   "degree among the held-out edges (popularity alone cannot tell them "
+                   "from the positives).")
 @walk_options
 @functools.partial(train_options, shared_seed=True)
+@_trainer_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/link-prediction.json).")
 @click.pass_context
-def evaluate_link_prediction_cmd(ctx, test_fraction, output, **kw):
-    """Hold out edges, retrain on the rest, AUC of dot, cosine and Hadamard + logistic
-    regression against as many non-edges (node2vec protocol)."""
+def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
+    """Hold out edges (node2vec protocol), retrain on the residual graph, and report the AUC
+    of embedding scorers (centred cosine, dot, Hadamard + logistic regression) and graph
+    baselines (popularity, common neighbours, Adamic-Adar) on the same held-out pairs.
+
+    The held-out edges and as many non-edges are split in two halves: the logistic
+    regression is fitted on one, and every scorer is measured on the other.
+    """
     from . import evaluate
 
     w, t = _options_given(ctx, kw)
     r = evaluate.link_prediction(workdir=ctx.obj["workdir"], test_fraction=test_fraction,
-                                 seed=w.get("seed", 0), walk_options=w, train_options=t,
-                                 quiet=ctx.obj["quiet"])
+                                 negatives=negatives, seed=w.get("seed", 0), walk_options=w,
+                                 train_options=t, quiet=ctx.obj["quiet"])
     c = r["counts"]
-    click.echo(f"link prediction: {c['test_edges']:,} held-out edges of "
-               f"{c['undirected_edges']:,}, as many non-edges")
+    click.echo(f"link prediction: {c['held_out_edges']:,} of {c['undirected_edges']:,} edges "
+               f"held out and as many {negatives} non-edges; AUC on {c['test_edges']:,} + "
+               f"{c['test_non_edges']:,} of them (the rest fit the logistic regression)")
     click.echo(evaluate.link_prediction_table(r))
     _eval_output(ctx, "link-prediction", output, r)
 
 
 @evaluate_group.command("node-classification")
 @click.option("--labels", required=True, type=click.Path(dir_okay=False),
-              help="node,label rows (several per node allowed), or a .mat file with `network` "
-                   "and `group` (the graph is then taken from the file).")
+              help="node,label rows (comma, tab or space separated; several per node "
+                   "allowed), or a .mat file with `network` and `group` (the graph is then "
+                   "taken from the file).")
 @click.option("--ratios", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", show_default=True,
               help="Train ratios, comma separated.")
 @click.option("--repeats", default=10, show_default=True, type=int,
               help="Random splits averaged per ratio.")
 @walk_options
 @functools.partial(train_options, shared_seed=True)
+@_trainer_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/node-classification.json).")
 @click.pass_context
@@ -455,6 +485,7 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
 @graph_options
 @walk_options
 @functools.partial(train_options, shared_seed=True)
+@_trainer_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/next-item.json).")
 @click.pass_context

@@ -155,14 +155,15 @@ def _cell(x) -> str:
 
 WALK_KEYS = ("num_walks", "walk_length", "p", "q", "seed", "workers")
 TRAIN_KEYS = ("dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
-              "min_count", "alpha", "workers", "seed")
+              "min_count", "alpha", "workers", "seed", "trainer")
 GRAPH_KEYS = ("session_gap", "undirected", "min_item_count", "max_user_events", "weight_col",
               "event_col", "event_weights", "user_col", "item_col", "time_col", "delimiter")
 
 
 def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
     """The options in force: those given, else those recorded in the workspace's manifests
-    (graph/, walks/, model/), else the pipeline defaults (by leaving them out)."""
+    (graph/, walks/, model/, including the trainer, gensim or numba), else the pipeline
+    defaults (by leaving them out)."""
     ws = Workspace(workdir)
     recorded = {}
     for stage, folder in (("graph", ws.graph), ("walks", ws.walks), ("model", ws.model)):
@@ -175,8 +176,15 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
         g["session_gap"] = recorded["graph"]["session_gap_seconds"]
     w = {k: v for k, v in recorded["walks"].items() if k in WALK_KEYS}
     t = {k: v for k, v in recorded["model"].items() if k in TRAIN_KEYS}
-    if recorded["model"].get("method", "word2vec") != "word2vec":
+    method = recorded["model"].get("method", "word2vec")
+    if method == "word2vec":      # gensim
+        t["trainer"] = "gensim"
+    elif method == "skipgram":    # plain skip-gram with the Numba trainer
+        t["trainer"] = "numba"
+    else:                         # EGES/GES: evaluation retrains plain skip-gram with defaults
         t = {}
+    if t and t.get("trainer") == "numba":
+        t.pop("min_count", None)
     g.update({k: v for k, v in (graph or {}).items() if v is not None})
     w.update({k: v for k, v in (walk or {}).items() if v is not None})
     t.update({k: v for k, v in (train or {}).items() if v is not None})
@@ -227,178 +235,374 @@ def _suppress_sklearn_noise():
 
 # ---------------------------------------------------------------------------------------------
 # Link prediction
+#
+# The node2vec paper's protocol: hold out a share of the edges chosen at random among those
+# that are not in a random spanning forest (so the residual graph has the same connected
+# components), train the embedding on the residual graph only, and tell the held-out edges
+# from as many non-edges of the full graph. The held-out pairs are split in two: the
+# Hadamard + logistic-regression classifier is fitted on one half, and every scorer (the
+# embedding ones and the non-embedding baselines on the residual graph) is measured on the
+# other half, the same pairs for all.
+
+NEGATIVES = ("uniform", "degree")
+SCORERS = {  # name in the results -> (kind, label in the table)
+    "centred_cosine": ("embedding", "cosine, centred"),
+    "dot": ("embedding", "dot product"),
+    "hadamard_logreg": ("embedding", "Hadamard + logistic regression"),
+    "popularity": ("baseline", "popularity deg(u)*deg(v)"),
+    "common_neighbours": ("baseline", "common neighbours"),
+    "adamic_adar": ("baseline", "Adamic-Adar"),
+}
 
 
-@njit(cache=True)
-def choose_removable(u, v, degree, order, want):
-    """Walk the edges in ``order`` and remove one whenever both endpoints keep another edge.
-
-    u, v: endpoints of undirected edges (no self-loops); degree: per-node count of such edges
-    (copied, not changed). Returns a boolean mask of removed edges, at most ``want`` of them.
-    """
-    deg = degree.copy()
-    removed = np.zeros(u.shape[0], dtype=np.bool_)
-    taken = 0
-    for i in order:
-        if taken >= want:
-            break
-        a, b = u[i], v[i]
-        if deg[a] > 1 and deg[b] > 1:
-            deg[a] -= 1
-            deg[b] -= 1
-            removed[i] = True
-            taken += 1
-    return removed
-
-
-def sample_non_edges(n_nodes: int, count: int, forbidden_keys: np.ndarray, rng) -> tuple:
-    """``count`` distinct node pairs u < v that are not in ``forbidden_keys`` (u * n + v)."""
-    if n_nodes < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    possible = n_nodes * (n_nodes - 1) // 2 - len(forbidden_keys)
-    if count > possible:
-        raise GraphembError(f"the graph has only {possible} non-edges, {count} are needed; use a "
-                            "smaller --test-fraction.")
-    keys = np.zeros(0, dtype=np.int64)
-    forbidden = np.sort(forbidden_keys)
-    while len(keys) < count:  # a few rounds of vectorised oversampling
-        need = count - len(keys)
-        a = rng.integers(0, n_nodes, 2 * need + 16)
-        b = rng.integers(0, n_nodes, 2 * need + 16)
-        ok = a != b
-        lo, hi = np.minimum(a, b)[ok], np.maximum(a, b)[ok]
-        cand = lo * n_nodes + hi
-        pos = np.searchsorted(forbidden, cand).clip(0, max(len(forbidden) - 1, 0))
-        bad = forbidden[pos] == cand if len(forbidden) else np.zeros(len(cand), bool)
-        cand = cand[~bad]
-        _, first = np.unique(cand, return_index=True)
-        cand = cand[np.sort(first)]
-        keys = np.concatenate([keys, cand[~np.isin(cand, keys)]])[:count]
-    return keys // n_nodes, keys % n_nodes
-
-
-def split_edges(graph, test_fraction: float, seed: int = 0):
-    """Hold out ``test_fraction`` of the undirected edges without isolating any node.
-
-    Returns (reduced graph in the same node numbering, test positive pairs (u, v), train
-    positive pairs, all undirected edge keys).
-    """
-    from .graph import Graph, csr_from_edges
-
+def undirected_keys(graph) -> np.ndarray:
+    """Sorted distinct keys u * n + v (u < v) of the graph's edges taken as undirected;
+    self-loops left out."""
     n = graph.num_nodes
     src = np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.indptr))
     dst = np.asarray(graph.indices, dtype=np.int64)
-    loop = src == dst
-    lo, hi = np.minimum(src, dst)[~loop], np.maximum(src, dst)[~loop]
-    keys = np.unique(lo * n + hi)
+    ok = src != dst
+    return np.unique(np.minimum(src, dst)[ok] * n + np.maximum(src, dst)[ok])
+
+
+def spanning_forest(n: int, u: np.ndarray, v: np.ndarray, rng) -> np.ndarray:
+    """Mask of the undirected edges (u[i], v[i]) (distinct, u < v) that form a random
+    spanning forest: one spanning tree per connected component, the minimum spanning tree
+    under random weights."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    if len(u) == 0:
+        return np.zeros(0, dtype=bool)
+    w = rng.uniform(1.0, 2.0, len(u))                 # never 0: 0 would mean "no edge"
+    tree = minimum_spanning_tree(coo_matrix((w, (u, v)), shape=(n, n)).tocsr()).tocoo()
+    lo, hi = np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)
+    return np.isin(np.asarray(u, np.int64) * n + v, lo.astype(np.int64) * n + hi)
+
+
+def components(n: int, keys: np.ndarray) -> np.ndarray:
+    """Connected-component label per node of the undirected graph given by edge keys."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    adj = coo_matrix((np.ones(len(keys)), (keys // n, keys % n)), shape=(n, n))
+    return connected_components(adj, directed=False)[1]
+
+
+def split_edges(graph, test_fraction: float, seed: int = 0):
+    """Hold out ``test_fraction`` of the undirected edges, never one of a random spanning
+    forest, so the residual graph keeps the connected components of the full graph (and no
+    node loses its last edge). When fewer edges lie outside the forest, all of them go.
+
+    Returns (residual graph in the same node numbering (both directions of a held-out pair
+    removed), held-out pairs (u, v) with u < v, all undirected edge keys, forest mask over
+    those keys).
+    """
+    from .graph import Graph
+
+    n = graph.num_nodes
+    keys = undirected_keys(graph)
     u, v = keys // n, keys % n
-    degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
     rng = np.random.default_rng(seed)
-    want = int(round(test_fraction * len(keys)))
-    removed = choose_removable(u, v, degree, rng.permutation(len(keys)), want)
-    removed_keys = keys[removed]
-    dkey = np.minimum(src, dst) * n + np.maximum(src, dst)
-    keep = ~np.isin(dkey, removed_keys) | loop
-    indptr, indices, weights = csr_from_edges(src[keep], dst[keep],
-                                              np.asarray(graph.weights)[keep], n, undirected=False)
-    reduced = Graph(indptr, indices, weights, graph.node_ids, graph.node_counts, graph.directed)
-    return reduced, (u[removed], v[removed]), (u[~removed], v[~removed]), keys
+    forest = spanning_forest(n, u, v, rng)
+    candidates = np.flatnonzero(~forest)
+    want = min(int(round(test_fraction * len(keys))), len(candidates))
+    removed = np.zeros(len(keys), dtype=bool)
+    removed[rng.choice(candidates, want, replace=False)] = True
+    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.indptr))
+    dst = np.asarray(graph.indices, dtype=np.int64)
+    keep = ~np.isin(np.minimum(src, dst) * n + np.maximum(src, dst), keys[removed])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src[keep], minlength=n), out=indptr[1:])
+    residual = Graph(indptr, np.ascontiguousarray(np.asarray(graph.indices)[keep]),
+                     np.ascontiguousarray(np.asarray(graph.weights)[keep]), graph.node_ids,
+                     graph.node_counts, graph.directed)
+    return residual, (u[removed], v[removed]), keys, forest
 
 
-def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, seed: int = 0,
-                    walk_options=None, train_options=None, quiet: bool = True,
-                    keep_workdir: bool = False) -> dict:
-    """node2vec-paper protocol on the workspace graph: hold out edges, retrain on the rest,
-    score held-out edges against as many non-edges (AUC)."""
+def sample_non_edges(n_nodes: int, count: int, forbidden_keys: np.ndarray, rng,
+                     weights: np.ndarray | None = None) -> tuple:
+    """``count`` distinct node pairs u < v, not in ``forbidden_keys`` (u * n + v), no self
+    pairs. Each endpoint is drawn uniformly, or with probability proportional to ``weights``
+    (nodes of weight 0 never drawn)."""
+    if weights is None:
+        weights = np.ones(n_nodes)
+    weights = np.asarray(weights, dtype=np.float64)
+    live = weights > 0
+    k = int(live.sum())
+    forbidden = np.sort(np.asarray(forbidden_keys, dtype=np.int64))
+    both_live = live[forbidden // max(n_nodes, 1)] & live[forbidden % max(n_nodes, 1)]
+    possible = k * (k - 1) // 2 - int(both_live.sum())
+    if count > possible:
+        raise GraphembError(f"the graph has only {possible} usable non-edges, {count} are "
+                            "needed; use a smaller --test-fraction.")
+    if count == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    p = weights / weights.sum()
+    keys = np.zeros(0, dtype=np.int64)
+    for _ in range(1000):  # rounds of vectorised oversampling
+        need = count - len(keys)
+        if need <= 0:
+            break
+        a = rng.choice(n_nodes, 2 * need + 16, p=p)
+        b = rng.choice(n_nodes, 2 * need + 16, p=p)
+        ok = a != b
+        cand = np.minimum(a, b)[ok].astype(np.int64) * n_nodes + np.maximum(a, b)[ok]
+        if len(forbidden):
+            pos = np.searchsorted(forbidden, cand).clip(0, len(forbidden) - 1)
+            cand = cand[forbidden[pos] != cand]
+        _, first = np.unique(cand, return_index=True)
+        cand = cand[np.sort(first)]
+        keys = np.concatenate([keys, cand[~np.isin(cand, keys)]])[:count]
+    if len(keys) < count:
+        raise GraphembError(f"found only {len(keys)} of the {count} non-edges needed; the "
+                            "graph is too dense for these negatives, use a smaller "
+                            "--test-fraction.")
+    return keys // n_nodes, keys % n_nodes
+
+
+def negative_weights(kind: str, n: int, keys: np.ndarray, pos_u, pos_v,
+                     iterations: int = 50) -> np.ndarray:
+    """Endpoint weights of the negatives (for ``sample_non_edges``).
+
+    ``uniform``: every node with an edge alike. ``degree``: each endpoint in proportion to
+    its degree among the held-out edges, so that the negatives' endpoints have the degree
+    distribution of the positives' and popularity alone cannot tell them apart. Because
+    pairs that are edges (more often between high-degree nodes) are rejected, plain degree
+    weights would give negatives of lower degree; the weights are therefore rescaled
+    (iterative proportional fitting, one sparse product per round) until the expected
+    endpoint distribution of the accepted pairs equals the positives'.
+    """
+    if kind == "uniform":
+        return (np.bincount(keys // n, minlength=n) + np.bincount(keys % n, minlength=n) > 0
+                ).astype(np.float64)
+    if kind != "degree":
+        raise GraphembError(f"--negatives must be one of {', '.join(NEGATIVES)} "
+                            f"(got {kind!r}).")
+    target = (np.bincount(pos_u, minlength=n) + np.bincount(pos_v, minlength=n)
+              ).astype(np.float64)
+    if target.sum() == 0:
+        return target
+    target /= target.sum()
+    adj = adjacency(n, keys)
+    w = target.copy()
+    for _ in range(iterations):
+        # P(endpoint a) of an accepted pair ~ w(a) * (mass of a's non-neighbours but itself)
+        partner = np.maximum(1.0 - w - adj @ w, 1e-12)
+        marginal = w * partner
+        marginal /= marginal.sum()
+        if np.abs(marginal - target).sum() < 1e-9:
+            break
+        w = np.where(target > 0, target / partner, 0.0)
+        w /= w.sum()
+    return w
+
+
+def adjacency(n: int, keys: np.ndarray):
+    """Binary symmetric CSR adjacency (sorted rows) of the undirected edges ``keys``."""
+    import scipy.sparse as sp
+
+    u, v = keys // n, keys % n
+    adj = sp.csr_matrix((np.ones(2 * len(keys), dtype=np.float32),
+                         (np.r_[u, v], np.r_[v, u])), shape=(n, n))
+    adj.sum_duplicates()
+    adj.sort_indices()
+    return adj
+
+
+@njit(cache=True)
+def _shared_neighbour_sums(indptr, indices, a, b, node_weight):
+    """For each pair (a[i], b[i]): the sum of node_weight over their common neighbours
+    (merge of the two sorted neighbour lists)."""
+    out = np.zeros(a.shape[0], dtype=np.float64)
+    for i in range(a.shape[0]):
+        p, pe = indptr[a[i]], indptr[a[i] + 1]
+        q, qe = indptr[b[i]], indptr[b[i] + 1]
+        s = 0.0
+        while p < pe and q < qe:
+            x, y = indices[p], indices[q]
+            if x == y:
+                s += node_weight[x]
+                p += 1
+                q += 1
+            elif x < y:
+                p += 1
+            else:
+                q += 1
+        out[i] = s
+    return out
+
+
+def baseline_scores(n: int, residual_keys: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict:
+    """Non-embedding link scores on the residual graph (edges as undirected, unweighted):
+    popularity deg(u) * deg(v), common neighbours, and Adamic-Adar (sum of 1 / log deg(w)
+    over common neighbours w)."""
+    adj = adjacency(n, residual_keys)
+    deg = np.diff(adj.indptr).astype(np.float64)
+    indptr, indices = adj.indptr.astype(np.int64), adj.indices.astype(np.int64)
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    inv_log = np.zeros(n)
+    inv_log[deg > 1] = 1.0 / np.log(deg[deg > 1])   # a common neighbour has degree >= 2
+    return {"popularity": deg[a] * deg[b],
+            "common_neighbours": _shared_neighbour_sums(indptr, indices, a, b, np.ones(n)),
+            "adamic_adar": _shared_neighbour_sums(indptr, indices, a, b, inv_log)}
+
+
+def embedding_scores(vectors: np.ndarray, has_vector: np.ndarray, a, b) -> dict:
+    """Unsupervised embedding link scores: cosine after subtracting the mean vector of the
+    nodes that have one (as `similar` does), and the raw dot product. A node without a
+    vector scores 0."""
+    from .neighbors import item_space
+
+    raw = np.where(has_vector[:, None], vectors, 0).astype(np.float64)
+    unit = np.asarray(item_space(vectors, has_vector, center=True), dtype=np.float64)
+    return {"centred_cosine": (unit[a] * unit[b]).sum(1), "dot": (raw[a] * raw[b]).sum(1)}
+
+
+def hadamard_logreg_scores(vectors, has_vector, train_pairs, train_y, a, b) -> np.ndarray:
+    """Logistic regression on Hadamard products u * v, fitted on ``train_pairs`` (a, b)."""
     from sklearn.linear_model import LogisticRegression
 
+    raw = np.where(has_vector[:, None], vectors, 0).astype(np.float64)
+    _suppress_sklearn_noise()
+    clf = LogisticRegression(max_iter=2000)
+    clf.fit(raw[train_pairs[0]] * raw[train_pairs[1]], train_y)
+    return clf.decision_function(raw[a] * raw[b])
+
+
+def half_split(n_items: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """A random split of range(n_items) into two halves (the first gets the odd one out)."""
+    perm = rng.permutation(n_items)
+    return perm[:(n_items + 1) // 2], perm[(n_items + 1) // 2:]
+
+
+def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: str = "uniform",
+                    seed: int = 0, walk_options=None, train_options=None, quiet: bool = True,
+                    keep_workdir: bool = False) -> dict:
+    """node2vec-paper link prediction on the workspace graph (see the notes above): AUC of
+    every scorer on the same held-out pairs. With ``keep_workdir`` the temporary workspace
+    (residual graph, walks, model, and pairs.npz with the held-out edges, the non-edges and
+    the classifier-train and test pairs) is kept and named in the result as
+    ``kept_workdir``."""
     from .pipeline import load_graph
 
     if not 0 < test_fraction < 1:
         raise GraphembError(f"--test-fraction must be between 0 and 1 (got {test_fraction}).")
+    if negatives not in NEGATIVES:
+        raise GraphembError(f"--negatives must be one of {', '.join(NEGATIVES)} "
+                            f"(got {negatives!r}).")
     t0 = time.perf_counter()
     graph, gmanifest = load_graph(workdir, mmap=False)
     options = current_options(workdir, walk_options, train_options)
-    reduced, test_pos, train_pos, keys = split_edges(graph, test_fraction, seed)
-    n_test = len(test_pos[0])
-    if n_test == 0:
-        raise GraphembError("no edge can be held out without isolating a node; the graph is "
-                            "too sparse for link prediction.")
+    n = graph.num_nodes
+    residual, (pos_u, pos_v), keys, forest = split_edges(graph, test_fraction, seed)
+    n_pos = len(pos_u)
+    if n_pos < 2:
+        raise GraphembError(f"only {n_pos} edge(s) lie outside a spanning forest of the graph; "
+                            "it is too sparse for link prediction.")
     rng = np.random.default_rng(seed + 1)
-    neg_u, neg_v = sample_non_edges(graph.num_nodes, 2 * n_test, keys, rng)
-    test_neg, train_neg = (neg_u[:n_test], neg_v[:n_test]), (neg_u[n_test:], neg_v[n_test:])
-    pick = rng.permutation(len(train_pos[0]))[:n_test]
-    train_pos = (train_pos[0][pick], train_pos[1][pick])
+    weights = negative_weights(negatives, n, keys, pos_u, pos_v)
+    neg_u, neg_v = sample_non_edges(n, n_pos, keys, rng, weights)
+    # classifier-train / test halves, each with half the positives and half the negatives
+    pos_tr, pos_te = half_split(n_pos, rng)
+    neg_tr, neg_te = half_split(n_pos, rng)
+    tr_a = np.r_[pos_u[pos_tr], neg_u[neg_tr]]
+    tr_b = np.r_[pos_v[pos_tr], neg_v[neg_tr]]
+    tr_y = np.r_[np.ones(len(pos_tr)), np.zeros(len(neg_tr))]
+    a = np.r_[pos_u[pos_te], neg_u[neg_te]]
+    b = np.r_[pos_v[pos_te], neg_v[neg_te]]
+    y = np.r_[np.ones(len(pos_te)), np.zeros(len(neg_te))]
+    residual_keys = keys[~np.isin(keys, pos_u * n + pos_v)]
     t_split = time.perf_counter()
     with temporary_workspace(workdir, "link-prediction", keep_workdir) as tmp:
         params = dict(gmanifest["params"], derived_from=str(Workspace(workdir).graph),
-                      held_out_edges=n_test)
-        _write_graph(tmp, reduced, params, {"nodes": reduced.num_nodes,
-                                            "edges": reduced.num_edges})
+                      held_out_edges=n_pos)
+        _write_graph(tmp, residual, params, {"nodes": residual.num_nodes,
+                                             "edges": residual.num_edges})
+        np.savez(tmp / "pairs.npz", held_out_u=pos_u, held_out_v=pos_v, non_edge_u=neg_u,
+                 non_edge_v=neg_v, classifier_a=tr_a, classifier_b=tr_b, classifier_y=tr_y,
+                 test_a=a, test_b=b, test_y=y)
         _, vectors, has_vector, timings = _walk_train(tmp, options, quiet)
-    vectors = np.where(has_vector[:, None], vectors, 0).astype(np.float64)
-    unit = normalize(vectors).astype(np.float64)
-
-    def pairs(pos, neg):
-        a = np.concatenate([pos[0], neg[0]])
-        b = np.concatenate([pos[1], neg[1]])
-        y = np.concatenate([np.ones(len(pos[0])), np.zeros(len(neg[0]))])
-        return a, b, y
-
-    a, b, y = pairs(test_pos, test_neg)
-    ta, tb, ty = pairs(train_pos, train_neg)
-    _suppress_sklearn_noise()
-    clf = LogisticRegression(max_iter=2000)
-    clf.fit(vectors[ta] * vectors[tb], ty)
-    results = {
-        "dot": auc(y, (vectors[a] * vectors[b]).sum(1)),
-        "cosine": auc(y, (unit[a] * unit[b]).sum(1)),
-        "hadamard_logreg": auc(y, clf.decision_function(vectors[a] * vectors[b])),
-    }
-    return {"task": "link-prediction", "auc": results,
-            "counts": {"nodes": graph.num_nodes, "undirected_edges": int(len(keys)),
-                       "test_edges": n_test, "test_non_edges": n_test,
-                       "train_edges_for_classifier": int(len(train_pos[0])),
-                       "train_non_edges_for_classifier": int(len(train_neg[0])),
-                       "nodes_without_vector": int((~has_vector).sum())},
-            "params": {"test_fraction": test_fraction, "seed": seed, "graph": gmanifest["params"],
-                       "walk": options["walk"], "train": options["train"]},
-            "timings": {"split_seconds": t_split - t0, **timings,
-                        "total_seconds": time.perf_counter() - t0}}
+    t_score = time.perf_counter()
+    scores = embedding_scores(vectors, has_vector, a, b)
+    scores["hadamard_logreg"] = hadamard_logreg_scores(vectors, has_vector, (tr_a, tr_b), tr_y,
+                                                       a, b)
+    scores.update(baseline_scores(n, residual_keys, a, b))
+    results = {name: auc(y, scores[name]) for name in SCORERS}
+    deg = np.bincount(keys // n, minlength=n) + np.bincount(keys % n, minlength=n)
+    out = {"task": "link-prediction", "auc": results,
+           "scorers": {name: kind for name, (kind, _) in SCORERS.items()},
+           "counts": {"nodes": n, "nodes_with_edges": int((deg > 0).sum()),
+                      "undirected_edges": int(len(keys)),
+                      "spanning_forest_edges": int(forest.sum()),
+                      "held_out_edges": n_pos, "residual_edges": int(len(residual_keys)),
+                      "classifier_train_pairs": int(len(tr_y)),
+                      "test_edges": int(len(pos_te)), "test_non_edges": int(len(neg_te)),
+                      "nodes_without_vector": int((~has_vector[deg > 0]).sum())},
+           "params": {"test_fraction": test_fraction, "negatives": negatives, "seed": seed,
+                      "graph": gmanifest["params"], "walk": options["walk"],
+                      "train": options["train"]},
+           "timings": {"split_seconds": t_split - t0, **timings,
+                       "score_seconds": time.perf_counter() - t_score,
+                       "total_seconds": time.perf_counter() - t0}}
+    if keep_workdir:
+        out["kept_workdir"] = str(tmp)
+    return out
 
 
 def link_prediction_table(result: dict) -> str:
-    rows = [(name, value) for name, value in result["auc"].items()]
-    return format_table(["scorer", "AUC"], rows)
+    rows = [(SCORERS[name][1] if name in SCORERS else name, kind, result["auc"][name])
+            for name, kind in result.get("scorers", {k: "" for k in result["auc"]}).items()]
+    return format_table(["scorer", "kind", "AUC"], rows)
 
 
 # ---------------------------------------------------------------------------------------------
 # Node classification
 
 
+def sniff_label_delimiter(path) -> str | None:
+    """The delimiter of a node/label file from its first non-empty line: a comma, a tab, or
+    None for runs of spaces (as in the node2vec/Cora label files)."""
+    import gzip
+
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.strip():
+                    break
+            else:
+                return ","
+    except OSError as exc:
+        raise GraphembError(f"{path}: cannot read the label file ({exc}).") from None
+    for sep in ("\t", ","):
+        if sep in line:
+            return sep
+    return None
+
+
 def read_labels(path, node_ids: np.ndarray):
-    """node,label rows (header optional, several rows per node allowed) -> (node indices,
-    binary label matrix, label names, rows skipped because the node has no vector)."""
+    """node,label rows (header optional, several rows per node allowed; comma-, tab- or
+    space-separated, sniffed from the first line) -> (node indices, binary label matrix,
+    label names, rows skipped because the node has no vector)."""
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     path = Path(path)
     if not path.exists():
         raise GraphembError(f"{path}: no such file; give node,label rows.")
-    sep = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+    sep = sniff_label_delimiter(path)
     try:
-        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(
-            column_names=["node", "label"]), parse_options=pacsv.ParseOptions(delimiter=sep),
-            convert_options=pacsv.ConvertOptions(column_types={"node": pa.string(),
-                                                               "label": pa.string()}))
-    except (pa.ArrowInvalid, OSError) as exc:
+        table = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=None,
+                            names=["node", "label"], usecols=[0, 1], dtype=str,
+                            keep_default_na=False, skip_blank_lines=True,
+                            engine="python" if sep is None else "c")
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise GraphembError(f"{path}: cannot read node,label rows "
-                            f"({str(exc).splitlines()[0]}).") from None
-    nodes = np.asarray(table.column("node").to_numpy(zero_copy_only=False), dtype=object)
-    labels = np.asarray(table.column("label").to_numpy(zero_copy_only=False), dtype=object)
-    ok = np.array([x is not None for x in nodes]) & np.array([x is not None for x in labels])
-    nodes, labels = nodes[ok].astype(str), labels[ok].astype(str)
+                            f"({str(exc).strip().splitlines()[0]}).") from None
+    nodes = table["node"].fillna("").str.strip().to_numpy(dtype=str)
+    labels = table["label"].fillna("").str.strip().to_numpy(dtype=str)
+    ok = (nodes != "") & (labels != "")
+    nodes, labels = nodes[ok], labels[ok]
     index = pd.Index(np.asarray(node_ids).astype(str))
     pos = index.get_indexer(np.char.strip(nodes.astype(str)))
     if len(pos) and pos[0] < 0 and nodes[0].strip().lower() in ("node", "item", "item_id", "id",
@@ -413,7 +617,7 @@ def read_labels(path, node_ids: np.ndarray):
     nodes_u, row = np.unique(pos, return_inverse=True)
     y = np.zeros((len(nodes_u), len(names)), dtype=bool)
     y[row, lab_codes] = True
-    return nodes_u, y, list(names), unknown
+    return nodes_u, y, [str(x) for x in names], unknown
 
 
 def read_mat(path):

@@ -1,5 +1,6 @@
 """Evaluation: metric functions on hand-made cases, and the three tasks on tiny data."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,9 +10,12 @@ from click.testing import CliRunner
 
 from graphemb import pipeline
 from graphemb.cli import main
-from graphemb.evaluate import (auc, choose_removable, f1_scores, ranking_metrics,
-                               sample_non_edges, split_edges, split_last_events,
-                               target_ranks, top_k_predictions)
+from graphemb.errors import GraphembError
+from graphemb.evaluate import (auc, baseline_scores, components, f1_scores, negative_weights,
+                               ranking_metrics, read_labels, sample_non_edges, split_edges,
+                               split_last_events, target_ranks, top_k_predictions,
+                               undirected_keys)
+from graphemb.graph import Graph, csr_from_edges
 
 from test_neighbors import TINY, cluster, write_clustered_log
 
@@ -88,27 +92,96 @@ def test_split_last_events_by_time_per_user():
     assert set(order[test]) == {0, 3}                    # only user 0 has more than 2 events
 
 
-def test_edge_split_never_isolates_a_node():
+def same_partition(x, y):
+    """Two component labellings describe the same partition of the nodes."""
+    pairs = len(set(zip(x.tolist(), y.tolist())))
+    return pairs == len(set(x.tolist())) == len(set(y.tolist()))
+
+
+def skewed_graph(n=3000, m=6000, exponent=0.6, seed=0):
+    """Undirected graph whose endpoints are drawn with Zipf-like weights (a few hubs)."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n + 1) ** exponent
+    a, b = rng.choice(n, m, p=p / p.sum()), rng.choice(n, m, p=p / p.sum())
+    ok = a != b
+    indptr, indices, weights = csr_from_edges(a[ok], b[ok], np.ones(ok.sum()), n,
+                                              undirected=True)
+    return Graph(indptr, indices, weights, np.arange(n), np.ones(n), directed=False)
+
+
+@pytest.mark.parametrize("fraction", [1 / 3, 0.9])
+def test_edge_split_keeps_a_spanning_forest(fraction):
     from helpers import random_graph
-    from graphemb.graph import Graph
-    indptr, indices, weights = random_graph(200, 500, seed=3, directed=True)
-    g = Graph(indptr, indices, weights, np.arange(200), np.ones(200))
-    reduced, test, train, keys = split_edges(g, 0.5, seed=0)
-    und = lambda gr: np.bincount(np.r_[np.repeat(np.arange(200), np.diff(gr.indptr)),
-                                       gr.indices], minlength=200)
-    assert ((und(g) > 0) <= (und(reduced) > 0)).all()
-    assert 0 < len(test[0]) <= round(0.5 * len(keys))
-    kept = set(zip(*np.nonzero(sp.csr_matrix((reduced.weights, reduced.indices,
-                                              reduced.indptr), shape=(200, 200)))))
-    assert not any((a, b) in kept or (b, a) in kept for a, b in zip(*test))
-    u = np.array([0, 1, 2])
-    v = np.array([1, 2, 3])                              # a path: only the middle may go
-    removed = choose_removable(u, v, np.array([1, 2, 2, 1]), np.arange(3), 3)
-    assert removed.tolist() == [False, True, False]
-    neg_u, neg_v = sample_non_edges(200, 300, keys, np.random.default_rng(0))
-    assert len(neg_u) == 300 and (neg_u < neg_v).all()
-    assert not np.isin(neg_u * 200 + neg_v, keys).any()
-    assert len(np.unique(neg_u * 200 + neg_v)) == 300
+    n = 300
+    indptr, indices, weights = random_graph(n, 420, seed=3, directed=True)   # several components
+    g = Graph(indptr, indices, weights, np.arange(n), np.ones(n))
+    residual, (u, v), keys, forest = split_edges(g, fraction, seed=0)
+    before, after = components(n, keys), components(n, undirected_keys(residual))
+    assert len(set(before.tolist())) > 1
+    assert same_partition(before, after)                 # the forest is kept
+    assert forest.sum() == n - len(set(before.tolist()))  # a spanning forest: n - c edges
+    held = u * n + v
+    assert (u < v).all() and len(np.unique(held)) == len(held)
+    assert not np.isin(held, keys[forest]).any()         # never a forest edge
+    assert len(held) == min(round(fraction * len(keys)), (~forest).sum())
+    # the residual graph is the full graph less exactly the held-out pairs (both directions)
+    assert np.array_equal(undirected_keys(residual), np.setdiff1d(keys, held))
+    kept = set(zip(*np.nonzero(sp.csr_matrix((residual.weights, residual.indices,
+                                              residual.indptr), shape=(n, n)))))
+    assert not any((a, b) in kept or (b, a) in kept for a, b in zip(u, v))
+    full = set(zip(*np.nonzero(sp.csr_matrix((weights, indices, indptr), shape=(n, n)))))
+    assert kept == {e for e in full if min(e) * n + max(e) not in set(held.tolist())}
+
+
+def test_non_edges_uniform_and_degree_matched():
+    g = skewed_graph()
+    n = g.num_nodes
+    _, (u, v), keys, _ = split_edges(g, 1 / 3, seed=0)
+    deg = np.bincount(keys // n, minlength=n) + np.bincount(keys % n, minlength=n)
+    pos = np.r_[deg[u], deg[v]]
+    means = {}
+    for kind in ("uniform", "degree"):
+        w = negative_weights(kind, n, keys, u, v)
+        nu, nv = sample_non_edges(n, len(u), keys, np.random.default_rng(1), w)
+        nkeys = nu * n + nv
+        assert len(nu) == len(u) and (nu < nv).all()     # no self pairs
+        assert not np.isin(nkeys, keys).any()            # non-edges of the full graph
+        assert len(np.unique(nkeys)) == len(nkeys)
+        assert (w[nu] > 0).all() and (w[nv] > 0).all()
+        neg = np.r_[deg[nu], deg[nv]]
+        se = np.sqrt(pos.var() / len(pos) + neg.var() / len(neg))
+        means[kind] = (neg.mean() - pos.mean()) / se      # in standard errors
+    assert abs(means["degree"]) < 4                      # matched within sampling error
+    assert means["uniform"] < -10                        # uniform ones are far less popular
+    neg_u, neg_v = sample_non_edges(n, 300, keys, np.random.default_rng(0))
+    assert len(neg_u) == 300 and not np.isin(neg_u * n + neg_v, keys).any()
+    with pytest.raises(GraphembError):
+        sample_non_edges(4, 3, np.array([1, 2, 3, 6]), np.random.default_rng(0))  # 2 left
+
+
+def test_baselines_on_a_hand_made_graph():
+    #   0 - 1 - 3 - 4        edges 0-1 0-2 1-2 1-3 2-3 3-4
+    #    \ | /
+    #      2
+    keys = np.array([(a * 5 + b) for a, b in [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (3, 4)]])
+    s = baseline_scores(5, keys, np.array([0, 0, 2, 1]), np.array([3, 4, 4, 2]))
+    assert s["popularity"].tolist() == [6, 2, 3, 9]      # degrees 2 3 3 3 1
+    assert s["common_neighbours"].tolist() == [2, 0, 1, 2]
+    assert s["adamic_adar"] == pytest.approx([2 / np.log(3), 0, 1 / np.log(3),
+                                              1 / np.log(2) + 1 / np.log(3)])
+
+
+def test_label_files_with_spaces_tabs_or_commas(tmp_path):
+    ids = np.array([10, 11, 12, 13])
+    for name, text in [("cora.txt", "10 a\n11  b\n\n12 a\n99 b\n"),
+                       ("labels.tsv", "node\tlabel\n10\ta\n11\tb\n12\ta\n99\tb\n"),
+                       ("labels.csv", "10,a\n11,b\n12,a\n99,b\n")]:
+        path = tmp_path / name
+        path.write_text(text)
+        nodes, y, names, unknown = read_labels(path, ids)
+        assert nodes.tolist() == [0, 1, 2] and names == ["a", "b"], name
+        assert y.tolist() == [[True, False], [False, True], [True, False]]
+        assert unknown == 1
 
 
 # --- the tasks, through the command line --------------------------------------------------------
@@ -119,15 +192,75 @@ def invoke(ws, *args):
 
 def test_link_prediction_end_to_end(tiny):
     _, ws = tiny
-    r = invoke(ws, "evaluate", "link-prediction", *FAST)
+    r = invoke(ws, "evaluate", "link-prediction", *FAST, "--epochs", "5")
     assert r.exit_code == 0, r.output
-    assert "hadamard_logreg" in r.output
+    assert "Hadamard + logistic regression" in r.output and "common neighbours" in r.output
     res = json.loads((ws / "eval" / "link-prediction.json").read_text())
-    assert set(res["auc"]) == {"dot", "cosine", "hadamard_logreg"}
+    assert set(res["auc"]) == {"centred_cosine", "dot", "hadamard_logreg", "popularity",
+                               "common_neighbours", "adamic_adar"}
     assert all(0 <= v <= 1 for v in res["auc"].values())
-    assert res["auc"]["cosine"] > 0.6                    # within-cluster edges are predictable
+    assert res["auc"]["centred_cosine"] > 0.8            # within-cluster edges are predictable
+    assert res["auc"]["common_neighbours"] > 0.8
     assert res["params"]["walk"]["num_walks"] == 6 and res["params"]["train"]["dim"] == 16
+    assert res["params"]["negatives"] == "uniform"
+    c = res["counts"]
+    assert c["test_edges"] + c["test_non_edges"] + c["classifier_train_pairs"] == \
+        2 * c["held_out_edges"]
     assert not [p for p in (ws / "eval").iterdir() if p.name.startswith(".")]
+
+
+def test_link_prediction_trains_on_the_residual_graph_only(tiny):
+    from graphemb.evaluate import link_prediction
+    _, ws = tiny
+    res = link_prediction(workdir=ws, negatives="degree", seed=3, keep_workdir=True,
+                          walk_options={"num_walks": 6, "walk_length": 20, "workers": 1},
+                          train_options={"dim": 16, "epochs": 1, "workers": 1})
+    kept = Path(res["kept_workdir"])
+    try:
+        full, _ = pipeline.load_graph(ws, mmap=False)
+        residual, _ = pipeline.load_graph(kept, mmap=False)
+        n = full.num_nodes
+        pairs = np.load(kept / "pairs.npz")
+        held = pairs["held_out_u"] * n + pairs["held_out_v"]
+        keys = undirected_keys(full)
+        # the removed edges are exactly the held-out positives, and the forest is kept
+        assert np.array_equal(undirected_keys(residual), np.setdiff1d(keys, held))
+        assert same_partition(components(n, keys), components(n, undirected_keys(residual)))
+        # no held-out edge is ever walked (consecutive nodes, either direction)
+        walks = np.load(kept / "walks" / "walks.npy")
+        a, b = walks[:, :-1].ravel().astype(np.int64), walks[:, 1:].ravel().astype(np.int64)
+        ok = (a >= 0) & (b >= 0) & (a != b)
+        stepped = np.unique(np.minimum(a, b)[ok] * n + np.maximum(a, b)[ok])
+        assert len(stepped) > 0 and not np.isin(held, stepped).any()
+        # negatives are non-edges; the AUC pairs are disjoint from the classifier's pairs
+        assert not np.isin(pairs["non_edge_u"] * n + pairs["non_edge_v"], keys).any()
+        test = set(zip(pairs["test_a"].tolist(), pairs["test_b"].tolist()))
+        train = set(zip(pairs["classifier_a"].tolist(), pairs["classifier_b"].tolist()))
+        assert test and train and not test & train
+        assert len(test) + len(train) == 2 * len(held)
+        assert pairs["test_y"].sum() == res["counts"]["test_edges"]
+    finally:
+        import shutil
+        shutil.rmtree(kept)
+
+
+@pytest.mark.parametrize("args", [["--test-fraction", "1"], ["--test-fraction", "0"],
+                                  ["--negatives", "popular"], ["--trainer", "torch"]])
+def test_link_prediction_rejects_bad_options_at_parse_time(tiny, args):
+    _, ws = tiny
+    r = invoke(ws, "evaluate", "link-prediction", *args)
+    assert r.exit_code == 2 and "Invalid value" in r.output
+
+
+def test_link_prediction_with_the_numba_trainer(tiny, tmp_path):
+    _, ws = tiny
+    out = tmp_path / "lp.json"
+    r = invoke(ws, "evaluate", "link-prediction", *FAST, "--trainer", "numba",
+               "--negatives", "degree", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    assert res["params"]["train"]["trainer"] == "numba" and res["params"]["negatives"] == "degree"
+    assert all(0 <= v <= 1 for v in res["auc"].values())
 
 
 def test_node_classification_with_label_file(tiny, tmp_path):
