@@ -159,6 +159,23 @@ def test_non_edges_uniform_and_degree_matched():
         sample_non_edges(4, 3, np.array([1, 2, 3, 6]), np.random.default_rng(0))  # 2 left
 
 
+def test_degree_weights_match_the_positives_after_rejecting_edges():
+    from graphemb.evaluate import adjacency
+    g = skewed_graph(n=1500, m=6000, exponent=0.9)       # hubs: many hub pairs are edges
+    n = g.num_nodes
+    _, (u, v), keys, _ = split_edges(g, 1 / 3, seed=0)
+    target = np.bincount(np.r_[u, v], minlength=n) / (2 * len(u))
+    adj = adjacency(n, keys)
+
+    def accepted_marginal(w):          # endpoint distribution of pairs that are not edges
+        w = w / w.sum()
+        m = w * (1 - w - adj @ w)
+        return m / m.sum()
+    assert np.abs(accepted_marginal(target) - target).sum() > 0.05    # plain weights: biased
+    w = negative_weights("degree", n, keys, u, v)
+    assert np.abs(accepted_marginal(w) - target).sum() < 1e-6
+
+
 def test_baselines_on_a_hand_made_graph():
     #   0 - 1 - 3 - 4        edges 0-1 0-2 1-2 1-3 2-3 3-4
     #    \ | /
