@@ -399,12 +399,12 @@ Examples:
 @click.option("--test-fraction", default=1 / 3, show_default="1/3",
               type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="Share of the edges held out, never one of a random spanning forest (the "
-                   "residual graph stays connected as the full one).")
+                   "residual graph keeps the full graph's connected components).")
 @click.option("--negatives", type=click.Choice(["uniform", "degree"]), default="uniform",
               show_default=True,
-              help="Non-edges with endpoints drawn uniformly, or in proportion to their "
-                   "degree among the held-out edges (popularity alone cannot tell them "
-                   "from the positives).")
+              help="Test non-edges (not word2vec's --negative): endpoints drawn uniformly, "
+                   "or in proportion to their degree among the held-out edges (then "
+                   "popularity alone cannot tell them from the held-out edges).")
 @walk_options
 @functools.partial(train_options, shared_seed=True)
 @_trainer_option
