@@ -429,6 +429,9 @@ def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
     click.echo(f"link prediction: {c['held_out_edges']:,} of {c['undirected_edges']:,} edges "
                f"held out and as many {negatives} non-edges; AUC on {c['test_edges']:,} + "
                f"{c['test_non_edges']:,} of them (the rest fit the logistic regression)")
+    if c["held_out_edges"] < c["held_out_requested"]:
+        click.echo(f"note: only {c['held_out_edges']:,} edges lie outside a spanning forest, "
+                   f"fewer than the {c['held_out_requested']:,} asked for")
     click.echo(evaluate.link_prediction_table(r))
     _eval_output(ctx, "link-prediction", output, r)
 

@@ -223,6 +223,7 @@ def test_link_prediction_end_to_end(tiny):
     c = res["counts"]
     assert c["test_edges"] + c["test_non_edges"] + c["classifier_train_pairs"] == \
         2 * c["held_out_edges"]
+    assert c["held_out_edges"] == c["held_out_requested"] == round(c["undirected_edges"] / 3)
     assert not [p for p in (ws / "eval").iterdir() if p.name.startswith(".")]
 
 
