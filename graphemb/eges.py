@@ -249,6 +249,9 @@ class EGESResult:
     side_labels: list[list]          # per column value labels, None = missing
     side_items: list[np.ndarray]     # per column: items (warm + cold) with each value
     attention: np.ndarray            # float32 [num_nodes, n + 1]: softmax(a_v)
+    node_codes: np.ndarray           # int [num_nodes, n]: value code per column (graph items)
+    cold_codes: np.ndarray           # int [n_cold, n]: value code per column (cold items)
+    token_counts: np.ndarray         # int64 [num_nodes]: occurrences in the walks
     E: np.ndarray
     Z: np.ndarray
     A: np.ndarray
@@ -326,7 +329,52 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
         **{f"side_info_{k}": v for k, v in side.counts.items()},
     }
     return EGESResult(fusion, list(side.columns), vectors, has_vector, cold_ids, cold_vectors,
-                      side_embeddings, side.labels, side_items, weights, E, Z, A, counts, stats)
+                      side_embeddings, side.labels, side_items, weights, node_codes,
+                      side.codes[cold], token_counts, E, Z, A, counts, stats)
+
+
+def value_centroids(vectors: np.ndarray, has_vector: np.ndarray, codes: np.ndarray,
+                    n_values: int, weights: np.ndarray | None = None) -> tuple:
+    """Per value of one side column, the (weighted) mean of the trained vectors of the
+    graph items that have it: (centroids [n_values, dim], items with a vector per value)."""
+    use = has_vector
+    w = np.ones(len(codes)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = np.where(use, w, 0.0)
+    total = np.bincount(codes, weights=w, minlength=n_values)
+    sums = np.zeros((n_values, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, codes[use], w[use, None] * vectors[use])
+    items = np.bincount(codes[use], minlength=n_values)
+    return sums / np.maximum(total, 1e-12)[:, None], items
+
+
+def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes,
+                          weights=None) -> np.ndarray:
+    """Cold-start vectors as the mean over side columns of the centroid of the trained
+    vectors of the items sharing each value; a value no trained item has contributes the
+    mean of all trained vectors (it says nothing)."""
+    overall = vectors[has_vector].mean(axis=0) if has_vector.any() else \
+        np.zeros(vectors.shape[1])
+    out = np.zeros((cold_codes.shape[0], vectors.shape[1]), dtype=np.float64)
+    for s in range(cold_codes.shape[1]):
+        cent, items = value_centroids(vectors, has_vector, node_codes[:, s], int(sizes[s]),
+                                      weights)
+        cent[items == 0] = overall
+        out += cent[cold_codes[:, s]]
+    return (out / max(cold_codes.shape[1], 1)).astype(np.float32)
+
+
+def cold_start_variants(result: "EGESResult") -> dict:
+    """Cold-start vectors made three ways (for benchmarks/quality.py)."""
+    sizes = np.array([len(lab) for lab in result.side_labels])
+    offsets = len(result.vectors) + np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    args = (result.vectors, result.has_vector, result.node_codes, result.cold_codes, sizes)
+    return {
+        "side embeddings": _side_mean(result.E, offsets[None, :] + result.cold_codes),
+        "centroid": centroid_cold_vectors(*args),
+        "popularity-weighted centroid": centroid_cold_vectors(*args, result.token_counts),
+        "count^2-weighted centroid": centroid_cold_vectors(*args, result.token_counts ** 2.0),
+        "count^4-weighted centroid": centroid_cold_vectors(*args, result.token_counts ** 4.0),
+    }
 
 
 def _side_mean(E: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -413,7 +461,8 @@ def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "
                 delimiter: str | None = None, dim: int = 128, window: int = 5, epochs: int = 5,
                 negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
                 alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 1.0,
-                workers: int | None = None, seed: int = 0, walk_dirs=None,
+                side_update: str = "mean", workers: int | None = None, seed: int = 0,
+                walk_dirs=None,
                 quiet: bool = True) -> dict:
     """`graphemb train` with graphemb's own trainer: EGES/GES with side information, or
     plain skip-gram (side_info None). Writes ``workdir/model`` and returns its manifest."""
@@ -448,7 +497,8 @@ def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "
             progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
         if side is not None:
             result = train_eges(walks, graph.node_ids, side, fusion=fusion,
-                                attention_lr=attention_lr, on_rows=bar.update, **options)
+                                attention_lr=attention_lr, side_update=side_update,
+                                on_rows=bar.update, **options)
             vectors, has_vector, stats, counts = (result.vectors, result.has_vector,
                                                   result.stats, result.counts)
             save_result(tmp, result)
@@ -469,7 +519,7 @@ def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "
         if side is not None:
             params.update({"side_info": str(side_info), "side_cols": side.columns,
                            "item_col": side.item_col, "multi_value": multi_value,
-                           "attention_lr": attention_lr,
+                           "attention_lr": attention_lr, "side_update": side_update,
                            "components": ["item"] + side.columns})
             inputs["side_info"] = side_info_record(Path(side_info))
         counts.update({"examples": stats["examples"], "words_trained": stats["words_trained"],

@@ -217,7 +217,8 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
           min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
           walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
           fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
-          trainer: str = "gensim", delimiter: str | None = None) -> dict:
+          trainer: str = "gensim", delimiter: str | None = None, side_update: str = "mean",
+          attention_lr: float = 1.0) -> dict:
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
 
     With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
@@ -246,6 +247,7 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
                            delimiter=delimiter, dim=dim, window=window, epochs=epochs,
                            negative=negative, ns_exponent=ns_exponent, sample=sample,
                            alpha=alpha, workers=workers, seed=seed, walk_dirs=walk_dirs,
+                           side_update=side_update, attention_lr=attention_lr,
                            quiet=quiet)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
