@@ -10,6 +10,8 @@ import click
 from . import __version__, pipeline
 from .errors import GraphembError
 
+DEFAULT_SIMILAR_MIN_COUNT = 10     # = graphemb.neighbors.DEFAULT_MIN_COUNT (measured there)
+
 
 class _Group(click.Group):
     """Turns GraphembError (and a few others) into one line on stderr and exit status 1."""
@@ -81,9 +83,10 @@ def graph_options(f):
                      help="Undirected graph. A symmetric listing (every u v also listed as v u "
                           "with the same weight) keeps its weights; otherwise both directions "
                           "are summed. Self-loops keep their weight."),
-        click.option("--min-item-count", default=1, show_default=True, type=int,
+        click.option("--min-item-count", default=1, show_default=True,
+                     type=click.IntRange(min=1),
                      help="Drop items with fewer events."),
-        click.option("--max-user-events", type=int,
+        click.option("--max-user-events", type=click.IntRange(min=1),
                      help="Drop users with more events (bots, spam)."),
         click.option("--delimiter", help="Field separator (default: by file name, comma or tab)."),
         click.option("--engine", type=click.Choice(pipeline.ENGINES), default="auto",
@@ -131,18 +134,21 @@ def _walk_kwargs(kw):
 def train_options(f, shared_seed=False):
     """Training options; with shared_seed (for `run`), --seed and --workers come from walk."""
     options = [
-        click.option("--dim", default=128, show_default=True, type=int, help="Vector size."),
-        click.option("--window", default=5, show_default=True, type=int, help="Context window."),
-        click.option("--epochs", default=5, show_default=True, type=int),
-        click.option("--negative", default=5, show_default=True, type=int,
+        click.option("--dim", default=128, show_default=True, type=click.IntRange(min=1),
+                     help="Vector size."),
+        click.option("--window", default=5, show_default=True, type=click.IntRange(min=1),
+                     help="Context window."),
+        click.option("--epochs", default=5, show_default=True, type=click.IntRange(min=1)),
+        click.option("--negative", default=5, show_default=True, type=click.IntRange(min=0),
                      help="Negative samples per pair (0 with --hs)."),
         click.option("--sg/--cbow", default=True, show_default=True,
                      help="Skip-gram or CBOW."),
         click.option("--hs", is_flag=True, help="Hierarchical softmax."),
         click.option("--ns-exponent", default=0.75, show_default=True, type=float),
-        click.option("--sample", default=1e-3, show_default=True, type=float,
+        click.option("--sample", default=1e-3, show_default=True, type=click.FloatRange(min=0),
                      help="Down-sampling threshold for frequent nodes (0 = off)."),
-        click.option("--min-count", default=1, show_default=True, type=int),
+        click.option("--min-count", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Ignore nodes seen fewer times in the walks (gensim)."),
     ]
     if not shared_seed:
         options += [
@@ -519,41 +525,63 @@ def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, center, half_lif
 
 @main.command("similar", epilog="""\b
 Examples:
-  graphemb similar 318 -k 5
+  graphemb similar 260 -k 5 --names examples/movielens/movies.csv
   graphemb similar --items-file items.txt
+  graphemb similar 318 --min-count 1          # rare items may be neighbours too
   graphemb similar 318 --index lsh --tables 16 --bits 12
 """)
 @click.argument("items", nargs=-1)
-@click.option("-k", "k", default=10, show_default=True, type=int, help="Neighbours per item.")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Neighbours per item.")
 @click.option("--items-file", type=click.Path(dir_okay=False),
               help="One item id per line (first column of a CSV).")
+@click.option("--min-count", default=DEFAULT_SIMILAR_MIN_COUNT, show_default=True,
+              type=click.IntRange(min=1),
+              help="Neighbours must have at least this many events (node table count): "
+                   "rarer items have noisy vectors. Queries can be any item.")
+@click.option("--names", "names_path", type=click.Path(dir_okay=False),
+              help="Table of item names (e.g. movies.csv: movieId,title,...) to print beside "
+                   "the ids.")
+@click.option("--name-col", help="Name column of --names (default: its first text column).")
+@click.option("--names-id-col", help="Id column of --names (default: guessed, e.g. item_id, "
+                                     "movieId, id).")
 @click.option("--index", type=click.Choice(["exact", "lsh", "hnsw"]), default="exact",
               show_default=True,
               help="Exact blocked search, a random-projection LSH index, or hnswlib (optional "
                    "dependency); approximate ones report their recall against exact.")
-@click.option("--tables", default=16, show_default=True, type=int,
+@click.option("--tables", default=16, show_default=True, type=click.IntRange(min=1),
               help="LSH hash tables (OR: more finds more).")
-@click.option("--bits", default=12, show_default=True, type=int,
+@click.option("--bits", default=12, show_default=True, type=click.IntRange(1, 62),
               help="LSH bits per table (AND: more makes buckets smaller).")
-@click.option("--probes", default=0, show_default=True, type=int,
+@click.option("--probes", default=0, show_default=True, type=click.IntRange(min=0),
               help="LSH multi-probe: also visit buckets one uncertain bit away.")
 @click.option("--center/--no-center", default=True, show_default=True,
               help="Subtract the mean item vector before cosine (removes the direction that "
                    "rare items share).")
 @click.pass_context
-def similar_cmd(ctx, items, k, items_file, index, tables, bits, probes, center):
-    """Most similar items by cosine, with scores."""
-    from .neighbors import read_items_file, similar
+def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, names_id_col, index,
+                tables, bits, probes, center):
+    """Most similar items by cosine, with scores (and names with --names)."""
+    from .neighbors import read_items_file, read_names, similar
 
     items = list(items) + (read_items_file(items_file) if items_file else [])
     if not items:
         raise click.UsageError("give ITEM ids or --items-file FILE.")
+    names, name_header = {}, None
+    if names_path:
+        names, name_header = read_names(names_path, names_id_col, name_col)
     r = similar(items, workdir=ctx.obj["workdir"], k=k, index=index, tables=tables, bits=bits,
-                probes=probes, center=center)
-    click.echo("query\trank\titem\tscore")
+                probes=probes, center=center, min_count=min_count)
+    click.echo("query\trank\titem\tscore" + (f"\t{name_header}" if names_path else ""))
     for q, nb, sc in zip(r["items"], r["neighbors"], r["scores"]):
+        if names_path and not ctx.obj["quiet"]:
+            click.echo(f"# {q}: {names.get(str(q), '?')}", err=True)   # stdout stays a table
         for rank, (item, score) in enumerate(zip(nb, sc), 1):
-            click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}")
+            name = f"\t{names.get(str(item), '')}" if names_path else ""
+            click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}{name}")
+    if min_count > 1 and not ctx.obj["quiet"]:
+        click.echo(f"neighbours among the {r['candidates']:,} items with >= {min_count} events "
+                   "(--min-count 1 for all)", err=True)
     if index == "hnsw":
         _say(ctx, f"hnsw: recall@{k} {r['recall_at_k']:.3f} vs exact, query "
                   f"{r['query_seconds'] * 1e3:.1f} ms vs exact {r['exact_seconds'] * 1e3:.1f} ms, "

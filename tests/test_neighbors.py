@@ -132,7 +132,7 @@ def test_similar_returns_items_of_the_same_cluster(tiny):
     _, ws = tiny
     r = run(ws, "similar", "100", "-k", "5")
     assert r.exit_code == 0, r.output
-    lines = r.output.strip().splitlines()
+    lines = r.stdout.strip().splitlines()       # stderr says which items were eligible
     assert lines[0] == "query\trank\titem\tscore"
     rows = [line.split("\t") for line in lines[1:]]
     assert len(rows) == 5 and all(q == "100" for q, *_ in rows)
@@ -148,7 +148,7 @@ def test_similar_items_file_and_unknown_item(tiny, tmp_path):
     f.write_text("100\n115\n\n")
     r = run(ws, "similar", "--items-file", str(f), "-k", "3")
     assert r.exit_code == 0, r.output
-    assert len(r.output.strip().splitlines()) == 1 + 6
+    assert len(r.stdout.strip().splitlines()) == 1 + 6
     r = run(ws, "similar", "999")
     assert r.exit_code == 1
     assert "item '999' is not in the model" in r.output
@@ -212,6 +212,69 @@ def test_similar_hnsw_when_installed(tiny):
     assert r.exit_code == 0, r.output
     rows = [line.split("\t") for line in r.output.splitlines() if line.count("\t") == 3][1:]
     exact = run(ws, "similar", "100", "-k", "5")
-    exact_rows = [line.split("\t") for line in exact.output.splitlines()[1:]]
+    exact_rows = [line.split("\t") for line in exact.stdout.splitlines()[1:]]
     assert [x[2] for x in rows] == [x[2] for x in exact_rows]     # 30 items: hnsw is exact
     assert "recall@5 1.000" in r.output
+
+
+def test_similar_min_count_names_and_option_ranges(tiny, tmp_path):
+    log, ws = tiny
+    graph, _ = pipeline.load_graph(ws)
+    counts = dict(zip(graph.node_ids.astype(str), graph.node_counts))
+    # Only items with at least --min-count events are neighbours; the query may be any item.
+    cut = sorted(counts.values())[len(counts) // 2]
+    r = run(ws, "similar", "100", "-k", "29", "--min-count", str(cut))
+    assert r.exit_code == 0, r.output
+    found = [line.split("\t")[2] for line in r.stdout.strip().splitlines()[1:]]
+    assert found and all(counts[i] >= cut for i in found)
+    assert len(found) == sum(c >= cut for i, c in counts.items() if i != "100")
+    assert "items with >= " in r.stderr
+    r = run(ws, "similar", "100", "-k", "29", "--min-count", "1")
+    assert len(r.stdout.strip().splitlines()) == 1 + 29
+    r = run(ws, "similar", "100", "--min-count", "100000")
+    assert r.exit_code == 1 and "lower --min-count" in r.output
+    # --names: an id,name table (id column guessed, name = first text column)
+    names = tmp_path / "names.csv"
+    names.write_text("item_id,year,title,genre\n"
+                     + "".join(f"{i},2000,Item {i},g{i % 3}\n" for i in range(100, 130)))
+    r = run(ws, "similar", "100", "-k", "3", "--names", str(names))
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == "query\trank\titem\tscore\ttitle"
+    assert all(row.split("\t")[4] == f"Item {row.split(chr(9))[2]}" for row in lines[1:])
+    assert "# 100: Item 100" in r.stderr
+    r = run(ws, "similar", "100", "-k", "3", "--names", str(names), "--name-col", "genre")
+    assert r.stdout.splitlines()[0].endswith("\tgenre")
+    # option ranges are checked before anything is read
+    for args, word in [(["-k", "0"], "-k"), (["--min-count", "0"], "--min-count"),
+                       (["--bits", "63"], "--bits"), (["--probes", "-1"], "--probes")]:
+        r = run(ws, "similar", "100", *args)
+        assert r.exit_code == 2 and word in r.output and "range" in r.output
+
+
+# --- real data: MovieLens ml-latest-small (examples/movielens) ---------------------------------
+
+MOVIELENS = __import__("pathlib").Path(__file__).parents[1] / "examples" / "movielens"
+# Films a fan would accept as "like Toy Story": animated or family films.
+FAMILY = {3114, 588, 364, 4886, 2355, 6377, 1907, 2081, 595, 34, 720, 1148, 2687, 2294, 4306,
+          8961, 48, 1022, 1029, 2078, 2096, 60069, 68954, 78499}
+
+
+def test_movielens_neighbours_a_film_fan_accepts(tmp_path):
+    """Small, fixed-seed settings (one walk thread, one gensim worker: deterministic) and the
+    default `similar --min-count`; before it existed, 260's list was mostly films with 1-2
+    ratings."""
+    ws = tmp_path / "ws"
+    pipeline.run(MOVIELENS / "ratings.csv", workdir=ws, graph_options={"undirected": True},
+                 walk_options={"p": 0.5, "q": 2, "num_walks": 4, "walk_length": 40, "seed": 1,
+                               "workers": 1},
+                 train_options={"dim": 32, "epochs": 2, "seed": 1, "workers": 1})
+    r = run(ws, "similar", "260", "1", "--names", str(MOVIELENS / "movies.csv"))
+    assert r.exit_code == 0, r.output
+    rows = [line.split("\t") for line in r.stdout.strip().splitlines()[1:]]
+    star_wars = {int(row[2]) for row in rows if row[0] == "260"}
+    toy_story = {int(row[2]) for row in rows if row[0] == "1"}
+    assert len(star_wars) == len(toy_story) == 10
+    assert star_wars & {1196, 1210}, rows                 # Empire Strikes Back / Return of the Jedi
+    assert len(toy_story & FAMILY) >= 2, rows
+    assert "Star Wars: Episode" in r.stdout
