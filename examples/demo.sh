@@ -11,5 +11,8 @@ graphemb build-graph examples/movielens/ratings.csv --session-gap 1h --undirecte
 graphemb walk --p 0.5 --q 2 --seed 1
 graphemb train --dim 64 --epochs 3 --seed 1
 graphemb export "$WORK/vectors.parquet"
+# Neighbours with titles. similar only returns items with >= 10 ratings by default
+# (--min-count): rarer films have noisy vectors (README, "similar").
+graphemb similar 1 260 2571 318 -k 5 --names examples/movielens/movies.csv
 set +x
 "$PYTHON" examples/neighbours.py "$WORK/vectors.parquet" examples/movielens/movies.csv
