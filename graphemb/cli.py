@@ -188,6 +188,15 @@ def side_info_options(f, item_flag="--item-col"):
         click.option("--multi-value", type=click.Choice(["whole", "first"]), default="whole",
                      show_default=True, help="A value like A|B: as one category (whole) or "
                                              "as A."),
+        click.option("--side-update", type=click.Choice(["mean", "sqrt", "sum"]), default="mean",
+                     show_default=True,
+                     help="Step of a side-value embedding: divided by the number of items "
+                          "sharing the value (mean), by its square root, or not (sum, as in "
+                          "the EGES paper, where a popular category swamps the item ids)."),
+        click.option("--attention-lr", type=click.FloatRange(min=0, min_open=True),
+                     default=0.1, show_default=True,
+                     help="EGES attention learning rate, as a multiple of --alpha's (0.1 "
+                          "measured better than 1 on MovieLens and Taobao)."),
         click.option("--trainer", type=click.Choice(["gensim", "numba"]), default="gensim",
                      show_default=True, help="Plain skip-gram with gensim or graphemb's Numba "
                                              "trainer (--side-info always uses the latter)."),
@@ -198,7 +207,8 @@ def side_info_options(f, item_flag="--item-col"):
 
 
 def _side_kwargs(kw):
-    out = {k: kw.pop(k) for k in ("side_info", "side_cols", "fusion", "multi_value", "trainer")}
+    out = {k: kw.pop(k) for k in ("side_info", "side_cols", "fusion", "multi_value", "trainer",
+                                  "side_update", "attention_lr")}
     out["item_col"] = kw.pop("side_item_col")
     return out
 

@@ -218,7 +218,7 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
           walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
           fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
           trainer: str = "gensim", delimiter: str | None = None, side_update: str = "mean",
-          attention_lr: float = 1.0) -> dict:
+          attention_lr: float = 0.1) -> dict:
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
 
     With ``side_info`` (a table of item id + categorical columns): EGES, or GES with

@@ -429,7 +429,7 @@ def side_row_scale(feat: np.ndarray, counts: np.ndarray, num_rows: int,
 def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
           learn_attention: bool = False, dim: int = 128, window: int = 5, epochs: int = 5,
           negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
-          alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 1.0,
+          alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 0.1,
           side_update: str = "mean", seed: int = 0, counts: np.ndarray | None = None,
           block_rows: int = CHUNK_ROWS * 1024, on_rows=None) -> dict:
     """Train on every walk ``epochs`` times; return E, Z, A, counts and statistics.
