@@ -182,18 +182,6 @@ def taobao(tmp: Path):
     return tmp / "taobao.csv", tmp / "taobao_side.csv", "category_id"
 
 
-class Arrays:
-    """A CSR graph made here (what WalkSampler and the scorers read)."""
-
-    def __init__(self, indptr, indices, weights, node_ids):
-        self.indptr, self.indices, self.weights = indptr, indices, weights
-        self.node_ids = node_ids
-
-    @property
-    def num_nodes(self):
-        return len(self.indptr) - 1
-
-
 def load_log_graph(log, tmp: Path, name: str, **options):
     import graphemb
     from graphemb.pipeline import load_graph
@@ -203,73 +191,9 @@ def load_log_graph(log, tmp: Path, name: str, **options):
     return graph
 
 
-def upper_edges(graph):
-    src = np.repeat(np.arange(graph.num_nodes), np.diff(graph.indptr))
-    dst = np.asarray(graph.indices)
-    keep = src < dst
-    return src[keep], dst[keep].astype(np.int64), np.asarray(graph.weights)[keep]
-
-
-def hold_out(graph, fraction, seed):
-    """(residual graph, test u, test v): a random spanning forest is never removed."""
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import minimum_spanning_tree
-    rng = np.random.default_rng(seed)
-    u, v, w = upper_edges(graph)
-    n = graph.num_nodes
-    rand = sp.coo_matrix((rng.random(len(u)) + 1e-9, (u, v)), shape=(n, n)).tocsr()
-    forest = minimum_spanning_tree(rand).tocoo()
-    in_forest = np.zeros(len(u), dtype=bool)
-    key = u * n + v
-    order = np.argsort(key)
-    fk = np.minimum(forest.row, forest.col).astype(np.int64) * n + \
-        np.maximum(forest.row, forest.col)
-    in_forest[order[np.searchsorted(key[order], fk)]] = True
-    candidates = np.flatnonzero(~in_forest)
-    want = min(int(round(fraction * len(u))), len(candidates))
-    test = rng.choice(candidates, want, replace=False)
-    keep = np.ones(len(u), dtype=bool)
-    keep[test] = False
-    ru, rv, rw = u[keep], v[keep], w[keep]
-    adj = sp.coo_matrix((np.r_[rw, rw], (np.r_[ru, rv], np.r_[rv, ru])), shape=(n, n)).tocsr()
-    adj.sort_indices()
-    residual = Arrays(adj.indptr.astype(np.int64), adj.indices.astype(np.int32),
-                      adj.data.astype(np.float32), graph.node_ids)
-    return residual, u[test], v[test], set(key.tolist())
-
-
-def non_edges(n_pairs, n, edge_keys, rng, degree=None):
-    """Node pairs that are no edge of the full graph; endpoints uniform or ∝ degree."""
-    p = None if degree is None else degree / degree.sum()
-    a_all, b_all = [], []
-    have = 0
-    while have < n_pairs:
-        a = rng.choice(n, n_pairs, p=p)
-        b = rng.choice(n, n_pairs, p=p)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        ok = (a != b) & ~np.isin(lo * n + hi, np.fromiter(edge_keys, np.int64)
-                                 if not isinstance(edge_keys, np.ndarray) else edge_keys)
-        a_all.append(lo[ok])
-        b_all.append(hi[ok])
-        have += int(ok.sum())
-    return np.concatenate(a_all)[:n_pairs], np.concatenate(b_all)[:n_pairs]
-
-
-def centred_unit(vectors):
-    v = vectors - vectors.mean(axis=0)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-
-
 def auc(pos, neg):
     from sklearn.metrics import roc_auc_score
     return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
-
-
-def common_neighbours(graph, a, b):
-    import scipy.sparse as sp
-    n = graph.num_nodes
-    adj = sp.csr_matrix((np.ones(len(graph.indices)), graph.indices, graph.indptr), shape=(n, n))
-    return np.asarray(adj[a].multiply(adj[b]).sum(axis=1)).ravel()
 
 
 def node_categories(side_path, cat_col, node_ids):
@@ -306,31 +230,34 @@ def eges_protocol(datasets, seeds, *, dim=160, window=5, epochs=3, side_update="
         cats = node_categories(side_path, cat_col, graph.node_ids)
         per = {}
         for seed in seeds:
+            from graphemb import evaluate as ev
             rng = np.random.default_rng(100 + seed)
-            residual, tu, tv, keys = hold_out(graph, 1 / 3, seed)
-            edge_keys = np.fromiter(keys, np.int64)
-            deg = np.diff(residual.indptr).astype(np.float64)
+            n = graph.num_nodes
+            # The link-prediction protocol of `graphemb evaluate link-prediction`.
+            residual, (tu, tv), keys, _ = ev.split_edges(graph, 1 / 3, seed)
+            residual_keys = ev.undirected_keys(residual)
             walks = deepwalk_walks(residual, num_walks, walk_length, seed=seed)
             models = eges_models(walks, graph.node_ids, side_path, dim=dim, window=window,
                                  epochs=epochs, seed=seed, side_update=side_update,
                                  attention_lr=attention_lr, models=models)
             for negatives in ("uniform", "degree"):
-                na, nb = non_edges(len(tu), graph.num_nodes, edge_keys, rng,
-                                   None if negatives == "uniform" else deg)
+                weights = ev.negative_weights(negatives, n, keys, tu, tv)
+                na, nb = ev.sample_non_edges(n, len(tu), keys, rng, weights)
                 a, b = np.r_[tu, na], np.r_[tv, nb]
                 k = len(tu)
-                pop = deg[a] * deg[b]
+                base = ev.baseline_scores(n, residual_keys, a, b)
+                pop = base["popularity"]
                 scores = {
                     "popularity (deg·deg)": pop,
-                    "common neighbours": common_neighbours(residual, a, b) + 1e-9 * pop,
+                    "common neighbours": base["common_neighbours"] + 1e-9 * pop,
                     "same category": (cats[a] == cats[b]).astype(float) + 1e-9 * pop,
                 }
                 for mname, res in models.items():
-                    vec = res if isinstance(res, np.ndarray) else res.vectors
-                    cu = centred_unit(vec)
-                    scores[mname] = (cu[a] * cu[b]).sum(1)
-                for sname, s in scores.items():
-                    per.setdefault((negatives, sname), []).append(auc(s[:k], s[k:]))
+                    vec, has = (res, np.ones(n, bool)) if isinstance(res, np.ndarray) else \
+                        (res.vectors, res.has_vector)
+                    scores[mname] = ev.embedding_scores(vec, has, a, b)["centred_cosine"]
+                for sname, sc in scores.items():
+                    per.setdefault((negatives, sname), []).append(auc(sc[:k], sc[k:]))
             if "EGES" in models:
                 att = models["EGES"].attention[:, 0]
                 from scipy.stats import spearmanr
@@ -351,19 +278,11 @@ def eges_protocol(datasets, seeds, *, dim=160, window=5, epochs=3, side_update="
     return table(["log", "negatives", "scorer", "AUC (mean ± sd over seeds)"], rows)
 
 
-def top_k(queries, base, k):
-    """Indices of the k rows of ``base`` with the largest dot product, per query row."""
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for s in range(0, len(queries), 1024):
-        sc = queries[s:s + 1024] @ base.T
-        part = np.argpartition(-sc, k, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(sc, part, 1), axis=1)
-        out[s:s + 1024] = np.take_along_axis(part, order, 1)
-    return out
-
-
 def cold_start(datasets, seeds, *, dim=128, window=5, epochs=3, side_update="mean",
                num_walks=10, walk_length=20, tmp=None, fraction=0.1):
+    """Hidden items' true neighbours (their warm neighbours in the full graph) against the
+    10 best warm items of each method (HR@10), and their true neighbours against as many
+    random warm non-neighbours (AUC)."""
     import pandas as pd
     from graphemb import eges as eges_mod
     rows = []
@@ -373,77 +292,132 @@ def cold_start(datasets, seeds, *, dim=128, window=5, epochs=3, side_update="mea
         side = pd.read_csv(side_path, dtype=str, keep_default_na=False)
         events = pd.read_csv(log, dtype=str, keep_default_na=False)
         item_col = side.columns[0]
+        cat_of = dict(zip(side[item_col], side[cat_col]))
+        info = eges_mod.read_side_info(side_path)
         per = {}
         for seed in seeds:
             rng = np.random.default_rng(200 + seed)
             full_ids = np.asarray(full.node_ids).astype(str)
             hidden = set(rng.choice(full_ids, int(fraction * len(full_ids)), replace=False))
-            kept = events[~events[item_col].isin(hidden)]
-            kept.to_csv(tmp / f"{name}-warm.csv", index=False)
+            events[~events[item_col].isin(hidden)].to_csv(tmp / f"{name}-warm.csv", index=False)
             warm = load_log_graph(tmp / f"{name}-warm.csv", tmp, f"{name}-warm-{seed}")
             walks = deepwalk_walks(warm, num_walks, walk_length, seed=seed)
-            info = eges_mod.read_side_info(side_path)
             warm_ids = np.asarray(warm.node_ids).astype(str)
             warm_pos = {x: i for i, x in enumerate(warm_ids)}
+            n_warm = len(warm_ids)
             counts = np.asarray(warm.node_counts, dtype=np.float64)
-            cat_of = dict(zip(side[item_col], side[cat_col]))
             warm_cat = np.array([cat_of.get(x, "") for x in warm_ids], dtype=object)
-            # true neighbours of hidden items among warm items, from the full graph
             fpos = {x: i for i, x in enumerate(full_ids)}
             queries, truth = [], []
             for h in sorted(hidden):
                 i = fpos[h]
-                nb = full_ids[full.indices[full.indptr[i]:full.indptr[i + 1]]]
-                nb = [warm_pos[x] for x in nb if x in warm_pos]
+                nb = [warm_pos[x] for x in full_ids[full.indices[full.indptr[i]:full.indptr[i + 1]]]
+                      if x in warm_pos]
                 if nb:
                     queries.append(h)
-                    truth.append(set(nb))
-            # baselines: most popular warm items (overall / same category)
-            by_pop = np.argsort(-counts, kind="stable")
-            cat_lists = {}
-            for j in by_pop:
-                lst = cat_lists.setdefault(warm_cat[j], [])
-                if len(lst) < 10:
-                    lst.append(j)
-            rankings = {"most popular": [list(by_pop[:10])] * len(queries)}
-            same = []
-            for h in queries:
-                lst = list(cat_lists.get(cat_of.get(h, ""), []))
-                lst += [j for j in by_pop[:20] if j not in lst][:10 - len(lst)]
-                same.append(lst)
-            rankings["same-category popularity"] = same
+                    truth.append(np.unique(nb))
+            q_cat = np.array([cat_of.get(h, "") for h in queries], dtype=object)
+            # one negative warm item per true neighbour, not a neighbour
+            negs = []
+            for t in truth:
+                cand = rng.integers(0, n_warm, 2 * len(t) + 8)
+                negs.append(cand[~np.isin(cand, t)][:len(t)])
+            methods = {
+                "most popular": lambda sl: np.broadcast_to(np.log1p(counts), (sl.stop - sl.start, n_warm)),
+                "same-category popularity": lambda sl: (q_cat[sl, None] == warm_cat[None, :]) * 1e3
+                + np.log1p(counts)[None, :],
+            }
             for fusion in ("ges", "eges"):
                 res = eges_mod.train_eges(walks, warm.node_ids, info, fusion=fusion, dim=dim,
                                           window=window, epochs=epochs, seed=seed,
                                           side_update=side_update)
                 mean = res.vectors[res.has_vector].mean(0)
-                base = res.vectors - mean
-                base /= np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-12)
-                base[~res.has_vector] = 0
-                cold_pos = {str(x): i for i, x in enumerate(res.cold_ids)}
-                for how, cold_vec in eges_mod.cold_start_variants(res).items():
-                    q = np.stack([cold_vec[cold_pos[h]] for h in queries]) - mean
-                    q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-                    rankings[f"{fusion.upper()} cold, {how}"] = top_k(q, base, 10)
-                    if how == "side embeddings":
-                        # skip-gram's own prediction of a context: H_c . Z_u plus the log of
-                        # the noise distribution it was trained against (count^0.75)
-                        raw = np.stack([cold_vec[cold_pos[h]] for h in queries])
-                        bias = 0.75 * np.log(np.maximum(res.token_counts, 1))
-                        bias[~res.has_vector] = -1e9
-                        for scale in (1.0, float(res.E.shape[1] and len(res.side_labels) + 1)):
-                            zq = np.c_[raw * scale, np.ones(len(raw))]
-                            zb = np.c_[res.Z, bias]
-                            rankings[f"{fusion.upper()} cold, H·Z + log prior ×{scale:g}"] = \
-                                top_k(zq, zb, 10)
-            for method, ranking in rankings.items():
-                hits = [bool(t & set(map(int, r))) for t, r in zip(truth, ranking)]
-                per.setdefault(method, []).append(float(np.mean(hits)))
-        for method, vals in per.items():
+                unit = res.vectors - mean
+                unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+                cold_pos = np.array([{str(x): i for i, x in enumerate(res.cold_ids)}[h]
+                                     for h in queries])
+                variants = eges_mod.cold_start_variants(res)
+                cent = variants["centroid"][cold_pos] - mean
+                cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
+                raw = variants["side embeddings"][cold_pos]
+                codes = res.cold_codes[cold_pos]
+                methods[f"{fusion.upper()}: cosine to the side-value centroid"] = \
+                    lambda sl, c=cent, u=unit: c[sl] @ u.T
+                methods[f"{fusion.upper()}: cosine to the side embeddings"] = \
+                    lambda sl, c=raw - mean, u=unit: c[sl] @ u.T
+                for gamma in (0.0, eges_mod.COLD_GAMMA):
+                    methods[f"{fusion.upper()}: H·Z + log-count prior, γ={gamma:g}"] = \
+                        lambda sl, r=res, h=raw, c=codes, g=gamma: eges_mod.cold_scores(
+                            h[sl], c[sl], r.Z, r.token_counts, r.node_codes, g)
+            for mname, fn in methods.items():
+                hr, pos, neg = [], [], []
+                for s0 in range(0, len(queries), 512):
+                    sl = slice(s0, min(s0 + 512, len(queries)))
+                    sc = np.nan_to_num(np.asarray(fn(sl), dtype=np.float64), neginf=-1e30)
+                    top = np.argpartition(-sc, 10, axis=1)[:, :10]
+                    for r, qi in enumerate(range(sl.start, sl.stop)):
+                        hr.append(bool(np.isin(top[r], truth[qi]).any()))
+                        pos.append(sc[r, truth[qi]])
+                        neg.append(sc[r, negs[qi]])
+                d = per.setdefault(mname, {"hr": [], "auc": []})
+                d["hr"].append(float(np.mean(hr)))
+                d["auc"].append(auc(np.concatenate(pos), np.concatenate(neg)))
+        for method, d in per.items():
             rows.append([name, method, len(queries),
-                         f"{np.mean(vals):.4f} ± {np.std(vals):.4f}"])
+                         f"{np.mean(d['hr']):.4f} ± {np.std(d['hr']):.4f}",
+                         f"{np.mean(d['auc']):.4f} ± {np.std(d['auc']):.4f}"])
             print(" | ".join(map(str, rows[-1])), flush=True)
-    return table(["log", "method", "cold items", "HR@10 (mean ± sd over seeds)"], rows)
+    return table(["log", "method", "cold items", "HR@10 (mean ± sd over seeds)",
+                  "AUC (mean ± sd)"], rows)
+
+
+def speed_child(trainer, walks_path, window, dim, epochs, threads):
+    """Run in a child process: print CPU and wall seconds of one training (compile excluded)."""
+    import numba
+    walks = np.load(walks_path)
+    n = int(walks.max()) + 1
+    numba.set_num_threads(threads)
+    opts = dict(dim=dim, window=window, epochs=epochs, seed=0)
+    if trainer == "numba":
+        embed_numba(walks[:64], n, **{**opts, "epochs": 1})          # compile / load cache
+        t0, c0 = time.perf_counter(), time.process_time()
+        embed_numba(walks, n, **opts)
+    else:
+        t0, c0 = time.perf_counter(), time.process_time()
+        embed_gensim(walks, n, workers=threads, **opts)
+    print(f"{time.process_time() - c0:.4f} {time.perf_counter() - t0:.4f} {walks.size}")
+
+
+def speed(rounds=3, windows=(5, 10), dim=128, epochs=1, tmp=None):
+    """gensim vs numba on the same PPI walks: CPU s pinned to one core (1 thread), and wall
+    s with 2 threads; contestants interleaved A B A B; median and spread of the ratio."""
+    import subprocess
+    graph, _ = ppi()
+    walks = deepwalk_walks(graph, seed=0)
+    path = tmp / "walks.npy"
+    np.save(path, walks)
+    words = int((walks >= 0).sum()) * epochs
+    rows = []
+    for window in windows:
+        for threads, pin in ((1, ["taskset", "-c", "0"]), (2, [])):
+            got = {"gensim": [], "numba": []}
+            for _ in range(rounds):
+                for trainer in ("gensim", "numba"):
+                    out = subprocess.run(pin + [sys.executable, __file__, "--speed-child", trainer,
+                                                str(path), str(window), str(dim), str(epochs),
+                                                str(threads)],
+                                         capture_output=True, text=True, check=True).stdout
+                    cpu, wall, _ = map(float, out.split()[-3:])
+                    got[trainer].append(cpu if threads == 1 else wall)
+            g, nb = np.array(got["gensim"]), np.array(got["numba"])
+            ratio = g / nb
+            what = "CPU s, 1 thread pinned" if threads == 1 else "wall s, 2 threads"
+            rows.append([window, dim, epochs, what, f"{np.median(g):.2f}", f"{np.median(nb):.2f}",
+                         f"{words / np.median(g) / 1e3:.0f}k", f"{words / np.median(nb) / 1e3:.0f}k",
+                         f"{np.median(ratio):.2f}× ({ratio.min():.2f}–{ratio.max():.2f})"])
+            print(" | ".join(map(str, rows[-1])), flush=True)
+    return table(["window", "dim", "epochs", "measure", "gensim", "numba", "gensim words/s",
+                  "numba words/s", "numba speed-up, median (range)"], rows)
 
 
 def table(headers, rows) -> str:
@@ -453,6 +427,10 @@ def table(headers, rows) -> str:
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--speed-child":
+        trainer, path, window, dim, epochs, threads = sys.argv[2:8]
+        speed_child(trainer, path, int(window), int(dim), int(epochs), int(threads))
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["parity", "speed", "eges", "cold"])
     ap.add_argument("--quick", action="store_true")
@@ -467,6 +445,11 @@ def main():
         windows, epochs = ([10], [1]) if args.quick else ([5, 10], [1, 5])
         sections.append("## Trainer parity\n\n" +
                         parity(data, windows, epochs, list(range(args.seeds))))
+    if args.only in (None, "speed"):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            sections.append("## Trainer speed (same PPI walks, 10 × 80, skip-gram, 5 negatives)"
+                            "\n\n" + speed(rounds=2 if args.quick else 3, tmp=Path(tmp)))
     if args.only in (None, "eges"):
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:

@@ -565,12 +565,15 @@ Examples:
               help="LSH bits per table (AND: more makes buckets smaller).")
 @click.option("--probes", default=0, show_default=True, type=click.IntRange(min=0),
               help="LSH multi-probe: also visit buckets one uncertain bit away.")
+@click.option("--cold", is_flag=True,
+              help="Also return cold-start items (EGES/GES side information, no events) as "
+                   "neighbours, flagged in a cold_start column.")
 @click.option("--center/--no-center", default=True, show_default=True,
               help="Subtract the mean item vector before cosine (removes the direction that "
                    "rare items share).")
 @click.pass_context
 def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, names_id_col, index,
-                tables, bits, probes, center):
+                tables, bits, probes, cold, center):
     """Most similar items by cosine, with scores (and names with --names)."""
     from .neighbors import read_items_file, read_names, similar
 
@@ -581,14 +584,20 @@ def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, name
     if names_path:
         names, name_header = read_names(names_path, names_id_col, name_col)
     r = similar(items, workdir=ctx.obj["workdir"], k=k, index=index, tables=tables, bits=bits,
-                probes=probes, center=center, min_count=min_count)
-    click.echo("query\trank\titem\tscore" + (f"\t{name_header}" if names_path else ""))
-    for q, nb, sc in zip(r["items"], r["neighbors"], r["scores"]):
+                probes=probes, center=center, min_count=min_count, cold=cold)
+    click.echo("query\trank\titem\tscore" + (f"\t{name_header}" if names_path else "") +
+               ("\tcold_start" if cold else ""))
+    for q, nb, sc, cq, flags in zip(r["items"], r["neighbors"], r["scores"], r["cold_query"],
+                                    r["cold_neighbor"]):
         if names_path and not ctx.obj["quiet"]:
             click.echo(f"# {q}: {names.get(str(q), '?')}", err=True)   # stdout stays a table
-        for rank, (item, score) in enumerate(zip(nb, sc), 1):
+        if cq and not ctx.obj["quiet"]:
+            click.echo(f"# {q} is a cold-start item (side information only): neighbours by "
+                       "the model's co-occurrence score, not cosine", err=True)
+        for rank, (item, score, flag) in enumerate(zip(nb, sc, flags), 1):
             name = f"\t{names.get(str(item), '')}" if names_path else ""
-            click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}{name}")
+            tail = ("\tyes" if flag else "\tno") if cold else ""
+            click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}{name}{tail}")
     if min_count > 1 and not ctx.obj["quiet"]:
         click.echo(f"neighbours among the {r['candidates']:,} items with >= {min_count} events "
                    "(--min-count 1 for all)", err=True)

@@ -244,7 +244,8 @@ class EGESResult:
     vectors: np.ndarray              # float32 [num_nodes, dim]: H_v
     has_vector: np.ndarray           # bool [num_nodes]
     cold_ids: np.ndarray             # ids of cold-start items (int64 or object)
-    cold_vectors: np.ndarray         # float32 [n_cold, dim]
+    cold_vectors: np.ndarray         # float32 [n_cold, dim]: side-value centroids
+    cold_side_vectors: np.ndarray    # float32 [n_cold, dim]: fused side embeddings (H . Z)
     side_embeddings: list[np.ndarray]  # per column float32 [n_values + 1, dim] (last: missing)
     side_labels: list[list]          # per column value labels, None = missing
     side_items: list[np.ndarray]     # per column: items (warm + cold) with each value
@@ -307,8 +308,14 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
     has_vector = has_vector | fill
 
     cold = ~warm
-    cold_rows = offsets[None, :] + side.codes[cold]
-    cold_vectors = _side_mean(E, cold_rows)
+    # A cold item's exported vector lives among the trained item vectors: per side column
+    # the centroid of the items sharing its value (benchmarks/quality.py: as good as or
+    # better than the raw side embeddings, and comparable by cosine with warm items). Its
+    # neighbours come from the model's own co-occurrence score (cold_scores), which needs
+    # the fused side embeddings instead.
+    cold_vectors = centroid_cold_vectors(vectors, has_vector, node_codes, side.codes[cold],
+                                         sizes)
+    cold_side_vectors = cold_fused(E, offsets[None, :] + side.codes[cold])
     cold_ids = ids_like(side.keys[cold], node_ids)
 
     side_embeddings, side_items = [], []
@@ -329,7 +336,7 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
         **{f"side_info_{k}": v for k, v in side.counts.items()},
     }
     return EGESResult(fusion, list(side.columns), vectors, has_vector, cold_ids, cold_vectors,
-                      side_embeddings, side.labels, side_items, weights, node_codes,
+                      cold_side_vectors, side_embeddings, side.labels, side_items, weights, node_codes,
                       side.codes[cold], token_counts, E, Z, A, counts, stats)
 
 
@@ -363,17 +370,49 @@ def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes,
     return (out / max(cold_codes.shape[1], 1)).astype(np.float32)
 
 
+COLD_GAMMA = 3.0      # bonus per shared side value (benchmarks/quality.py: 0 < 1 <~ 3)
+
+
+def cold_scores(h: np.ndarray, cold_codes: np.ndarray, Z: np.ndarray, token_counts: np.ndarray,
+                node_codes: np.ndarray, gamma: float = COLD_GAMMA,
+                exponent: float = 0.75) -> np.ndarray:
+    """How likely each graph item u is to be walked next to each cold-start item c, by the
+    skip-gram model itself: H_c . Z_u + exponent * log(count_u) (the model scores a pair
+    against noise drawn with probability ~ count^exponent, so this adds back popularity),
+    plus ``gamma`` for each side value u shares with c (a prior within the value).
+
+    ``h`` [q, dim] are the cold items' fused side vectors, ``cold_codes`` [q, n_cols] their
+    value codes; items never walked score -inf. Returns float32 [q, num_nodes].
+    """
+    counts = np.asarray(token_counts)
+    prior = np.where(counts > 0, exponent * np.log(np.maximum(counts, 1)), -np.inf)
+    score = np.asarray(h, dtype=np.float32) @ np.asarray(Z).T + prior.astype(np.float32)
+    for j in range(cold_codes.shape[1]):
+        score += gamma * (cold_codes[:, j, None] == node_codes[None, :, j])
+    return score
+
+
+def cold_fused(E: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """H of cold items from their side-value rows of E (the id row is absent): the mean,
+    or the weighted sum with ``weights`` [q, n_cols] renormalised over the side columns."""
+    if weights is None:
+        return _side_mean(E, rows)
+    w = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    out = np.zeros((rows.shape[0], E.shape[1]), dtype=np.float32)
+    for s in range(rows.shape[1]):
+        out += w[:, s, None] * E[rows[:, s]]
+    return out
+
+
 def cold_start_variants(result: "EGESResult") -> dict:
     """Cold-start vectors made three ways (for benchmarks/quality.py)."""
     sizes = np.array([len(lab) for lab in result.side_labels])
     offsets = len(result.vectors) + np.concatenate([[0], np.cumsum(sizes)[:-1]])
     args = (result.vectors, result.has_vector, result.node_codes, result.cold_codes, sizes)
     return {
-        "side embeddings": _side_mean(result.E, offsets[None, :] + result.cold_codes),
+        "side embeddings": cold_fused(result.E, offsets[None, :] + result.cold_codes),
         "centroid": centroid_cold_vectors(*args),
         "popularity-weighted centroid": centroid_cold_vectors(*args, result.token_counts),
-        "count^2-weighted centroid": centroid_cold_vectors(*args, result.token_counts ** 2.0),
-        "count^4-weighted centroid": centroid_cold_vectors(*args, result.token_counts ** 4.0),
     }
 
 
@@ -403,6 +442,10 @@ def save_result(folder: Path, result: EGESResult) -> None:
     save_npy(folder, "input_embeddings", result.E)
     save_npy(folder, "output_embeddings", result.Z)
     save_npy(folder, "attention_logits", result.A)
+    save_npy(folder, "cold_start_side_vectors", result.cold_side_vectors)
+    save_npy(folder, "cold_start_codes", result.cold_codes.astype(np.int32))
+    save_npy(folder, "node_side_codes", result.node_codes.astype(np.int32))
+    save_npy(folder, "token_counts", result.token_counts.astype(np.int64))
     pq.write_table(side_table(result.columns, result.side_labels, result.side_embeddings,
                               result.side_items), folder / "side_embeddings.parquet")
 
@@ -438,6 +481,40 @@ def load_cold_start(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return ids, vectors
 
 
+@dataclass
+class ColdStart:
+    """What `similar` needs of an EGES/GES model for its cold-start items."""
+
+    ids: np.ndarray            # cold item ids
+    vectors: np.ndarray        # exported vectors (side-value centroids)
+    side_vectors: np.ndarray   # fused side embeddings
+    codes: np.ndarray          # [n_cold, n_cols]
+    node_codes: np.ndarray     # [num_nodes, n_cols]
+    Z: np.ndarray              # output embeddings [num_nodes, dim]
+    token_counts: np.ndarray   # [num_nodes]
+
+    @classmethod
+    def load(cls, folder: Path) -> "ColdStart":
+        ids, vectors = load_cold_start(folder)
+        return cls(ids, vectors, load_npy(folder, "cold_start_side_vectors", mmap=False),
+                   load_npy(folder, "cold_start_codes", mmap=False),
+                   load_npy(folder, "node_side_codes", mmap=False),
+                   load_npy(folder, "output_embeddings", mmap=True),
+                   load_npy(folder, "token_counts", mmap=False))
+
+    def neighbours(self, rows: np.ndarray, k: int, eligible: np.ndarray):
+        """(node indices, scores) [len(rows), k] of the graph items most likely to occur
+        beside cold items ``rows`` (cold_scores), among ``eligible`` nodes."""
+        score = cold_scores(self.side_vectors[rows], self.codes[rows], self.Z,
+                            self.token_counts, self.node_codes)
+        score[:, ~eligible] = -np.inf
+        k = min(k, int(eligible.sum()))
+        part = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(score, part, 1), axis=1, kind="stable")
+        idx = np.take_along_axis(part, order, 1)
+        return idx, np.take_along_axis(score, idx, 1)
+
+
 def load_side_table(folder: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
@@ -460,7 +537,7 @@ def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "
                 item_col: str | None = None, multi_value: str = "whole",
                 delimiter: str | None = None, dim: int = 128, window: int = 5, epochs: int = 5,
                 negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
-                alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 1.0,
+                alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 0.1,
                 side_update: str = "mean", workers: int | None = None, seed: int = 0,
                 walk_dirs=None,
                 quiet: bool = True) -> dict:

@@ -341,9 +341,24 @@ def read_items_file(path) -> list[str]:
 DEFAULT_MIN_COUNT = 10
 
 
+def _split_queries(ids: np.ndarray, cold_ids, items) -> tuple[np.ndarray, np.ndarray]:
+    """(graph node or -1, cold-start row or -1) of each query; unknown ids raise."""
+    import pandas as pd
+
+    text = [str(x).strip() for x in items]
+    node = pd.Index(np.asarray(ids).astype(str)).get_indexer(text)
+    cold = np.full(len(text), -1, dtype=np.int64)
+    if cold_ids is not None and (node < 0).any():
+        cold = pd.Index(np.asarray(cold_ids).astype(str)).get_indexer(text)
+        cold[node >= 0] = -1
+    if ((node < 0) & (cold < 0)).any():
+        lookup_items(ids, [t for t, n, c in zip(text, node, cold) if n < 0 and c < 0])
+    return node.astype(np.int64), cold.astype(np.int64)
+
+
 def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: int = 16,
             bits: int = 12, probes: int = 0, seed: int = 0, center: bool = True,
-            min_count: int = DEFAULT_MIN_COUNT) -> dict:
+            min_count: int = DEFAULT_MIN_COUNT, cold: bool = False) -> dict:
     """Top-k most similar items (cosine, after centring unless ``center`` is False; see
     item_space) for each item id in ``items``.
 
@@ -351,18 +366,35 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
     endpoints for --from-edges graphs) are returned as neighbours: a rare item's vector rests
     on a handful of walks and lands near whatever it was seen with. Any item can be a query.
 
-    Returns {"items", "neighbors" (list of lists of ids), "scores", "index", "candidates"
-    (items eligible as neighbours), and for LSH "recall_at_k" against exact search,
-    "speedup", timings}.
+    With an EGES/GES model, a cold-start item (side information, no event) can be a query:
+    its neighbours are the graph items the model expects beside it (graphemb.eges
+    cold_scores; the score is that logit, not a cosine). ``cold=True`` also returns cold-start
+    items as neighbours (by cosine to their exported vectors; exact search only).
+
+    Returns {"items", "neighbors" (list of lists of ids), "scores", "cold_query" and
+    "cold_neighbor" flags, "index", "candidates" (items eligible as neighbours), and for
+    LSH "recall_at_k" against exact search, "speedup", timings}.
     """
     from .pipeline import load_graph, load_vectors
+    from .workspace import Workspace
 
     if k < 1:
         raise GraphembError(f"-k must be at least 1 (got {k}).")
     if min_count < 1:
         raise GraphembError(f"--min-count must be at least 1 (got {min_count}).")
-    ids, vectors, has_vector, _ = load_vectors(workdir)
-    nodes = lookup_items(ids, items)
+    ids, vectors, has_vector, manifest = load_vectors(workdir)
+    cold_model = None
+    if manifest["params"].get("method") in ("eges", "ges"):
+        from .eges import ColdStart
+        cold_model = ColdStart.load(Workspace(workdir).model)
+    elif cold:
+        raise GraphembError("--cold needs a model trained with side information (`graphemb "
+                            "train --side-info ITEMS`); this one has no cold-start items.")
+    if cold and index != "exact":
+        raise GraphembError("--cold works with --index exact only.")
+    query_node, query_cold = _split_queries(ids, None if cold_model is None else
+                                            cold_model.ids, items)
+    nodes = query_node[query_node >= 0]
     no_vec = nodes[~has_vector[nodes]]
     if len(no_vec):
         raise GraphembError(f"item {ids[no_vec[0]]!r} has no vector (it never occurred in a "
@@ -375,6 +407,13 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
         if not eligible.any():
             raise GraphembError(f"no item has {min_count} or more events (the node table's "
                                 "count); lower --min-count.")
+    n_graph = len(ids)
+    if cold:
+        # Cold-start items join the searched rows after the graph items, centred alike.
+        mean = vectors[has_vector].mean(axis=0) if center else 0.0
+        extra = normalize(np.asarray(cold_model.vectors, dtype=np.float32) - mean)
+        base = np.concatenate([base, extra]).astype(np.float32)
+        eligible = np.concatenate([eligible, np.ones(len(extra), dtype=bool)])
     t0 = time.perf_counter()
     exact_idx, exact_val = exact_search(base[nodes], base, k, exclude=nodes, valid=eligible)
     t_exact = time.perf_counter() - t0
@@ -429,9 +468,23 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
                        "speedup": t_exact / max(t_query, 1e-9), "items_in_index": len(rows)})
     else:
         raise GraphembError(f"unknown index {index!r}; choose exact, lsh or hnsw.")
-    result["neighbors"] = [[ids[j] for j in row if j >= 0] for row in idx]
-    result["scores"] = [[float(s) for s, j in zip(vrow, row) if j >= 0]
-                        for vrow, row in zip(val, idx)]
+    def item(j):
+        return ids[j] if j < n_graph else cold_model.ids[j - n_graph]
+
+    graph_rows = iter(zip(idx, val))
+    cold_rows = query_cold[query_cold >= 0]
+    if len(cold_rows):
+        c_idx, c_val = cold_model.neighbours(cold_rows, k, eligible[:n_graph])
+    cold_iter = iter(zip(c_idx, c_val)) if len(cold_rows) else iter(())
+    neighbors, scores, flags, queries = [], [], [], []
+    for n, c in zip(query_node, query_cold):
+        row, vrow = next(graph_rows) if n >= 0 else next(cold_iter)
+        queries.append(ids[n] if n >= 0 else cold_model.ids[c])
+        neighbors.append([item(j) for j in row if j >= 0])
+        scores.append([float(v) for v, j in zip(vrow, row) if j >= 0])
+        flags.append([bool(j >= n_graph) for j in row if j >= 0])
+    result.update({"items": queries, "neighbors": neighbors, "scores": scores,
+                   "cold_query": [bool(c >= 0) for c in query_cold], "cold_neighbor": flags})
     return result
 
 
