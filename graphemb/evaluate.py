@@ -645,9 +645,13 @@ def graph_from_adjacency(adj):
 
     from .graph import graph_from_coded_edges
 
-    coo = sp.triu(sp.coo_matrix(adj) + sp.coo_matrix(adj).T, k=0).tocoo()
+    # Every stored entry as listed: a symmetric matrix (PPI) keeps its weights, a one-triangle
+    # one has its directions summed, and a self-loop A[v, v] keeps its weight either way (the
+    # rule of csr_from_edges). Adding adj + adj.T here used to double every edge but loops.
+    coo = sp.coo_matrix(adj)
+    coo.sum_duplicates()
     n = adj.shape[0]
-    weight = np.abs(coo.data).astype(np.float64) / np.where(coo.row == coo.col, 2.0, 1.0)
+    weight = np.abs(coo.data).astype(np.float64)
     degree = np.bincount(coo.row, minlength=n) + np.bincount(coo.col, minlength=n)
     graph, isolated = graph_from_coded_edges(coo.row.astype(np.int64), coo.col.astype(np.int64),
                                              weight, np.arange(n, dtype=np.int64), degree,

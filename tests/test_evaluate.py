@@ -339,3 +339,21 @@ def test_next_item_rejects_edge_list(tiny):
     log, ws = tiny
     r = invoke(ws, "evaluate", "next-item", "--from-edges", str(log))
     assert r.exit_code != 0
+
+
+def test_adjacency_matrix_keeps_its_weights_and_self_loops():
+    """A symmetric matrix is taken as listed (no doubling), loops included; one triangle of
+    the same matrix gives the same graph."""
+    import scipy.sparse as sp
+
+    from graphemb.evaluate import graph_from_adjacency
+
+    dense = np.array([[2.0, 1.0, 0.0], [1.0, 0.0, 3.0], [0.0, 3.0, 0.0]])
+    for adj in (sp.csr_matrix(dense), sp.csr_matrix(np.triu(dense))):
+        graph, _ = graph_from_adjacency(adj)
+        ids = np.asarray(graph.node_ids)
+        got = {}
+        for a in range(graph.num_nodes):
+            for j in range(graph.indptr[a], graph.indptr[a + 1]):
+                got[(int(ids[a]), int(ids[graph.indices[j]]))] = float(graph.weights[j])
+        assert got == {(0, 0): 2.0, (0, 1): 1.0, (1, 0): 1.0, (1, 2): 3.0, (2, 1): 3.0}
