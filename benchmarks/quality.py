@@ -204,7 +204,7 @@ def node_categories(side_path, cat_col, node_ids):
 
 
 def eges_models(walks, node_ids, side_path, *, dim, window, epochs, seed, side_update,
-                attention_lr=1.0, models=("DeepWalk", "GES", "EGES")):
+                attention_lr=0.1, models=("DeepWalk", "GES", "EGES")):
     from graphemb import sgns
     from graphemb.eges import read_side_info, train_eges
     side = read_side_info(side_path)
@@ -221,7 +221,7 @@ def eges_models(walks, node_ids, side_path, *, dim, window, epochs, seed, side_u
 
 
 def eges_protocol(datasets, seeds, *, dim=160, window=5, epochs=3, side_update="mean",
-                  num_walks=20, walk_length=10, tmp=None, attention_lr=1.0,
+                  num_walks=20, walk_length=10, tmp=None, attention_lr=0.1,
                   models=("DeepWalk", "GES", "EGES")):
     rows = []
     for name, make in datasets:
@@ -436,7 +436,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--side-update", default="mean", choices=["mean", "sqrt", "sum"])
-    ap.add_argument("--attention-lr", type=float, default=1.0)
+    ap.add_argument("--attention-lr", type=float, default=0.1)
     ap.add_argument("--models", default="DeepWalk,GES,EGES")
     args = ap.parse_args()
     sections = []
@@ -464,6 +464,20 @@ def main():
                 [("MovieLens", movielens), ("Taobao", taobao)], list(range(args.seeds)),
                 epochs=1 if args.quick else 3, side_update=args.side_update, tmp=Path(tmp)))
     print("\n\n".join(sections))
+    write_sections(sections, " ".join(["python benchmarks/quality.py", *sys.argv[1:]]))
+
+
+def write_sections(sections, command):
+    """Replace (or add) each printed section in benchmarks/results/quality.md."""
+    RESULTS.parent.mkdir(exist_ok=True)
+    old = RESULTS.read_text() if RESULTS.exists() else "# Vector quality\n"
+    parts = old.split("\n## ")
+    head, kept = parts[0], {p.split("\n", 1)[0]: p for p in parts[1:]}
+    for section in sections:
+        title = section[3:].split("\n", 1)[0]
+        kept[title] = section[3:] + f"\n\n(`{command}`, {time.strftime('%Y-%m-%d')})\n"
+    RESULTS.write_text(head.rstrip() + "\n\n" + "\n## ".join([""] + list(kept.values()))
+                       .lstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

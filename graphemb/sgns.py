@@ -1,7 +1,7 @@
 """Skip-gram with negative sampling in Numba, straight from the int32 walk array.
 
-One kernel family serves three models, which differ only in how the input vector H_v of a
-centre item v is made from rows of one stacked input matrix ``E``:
+Three models, which differ only in how the input vector H_v of an item v is made from rows
+of one stacked input matrix ``E``:
 
     plain skip-gram   m = 1:   H_v = E[v]
     GES               m = n+1: H_v = mean_j E[feat[v, j]]            (equal weights)
@@ -9,7 +9,9 @@ centre item v is made from rows of one stacked input matrix ``E``:
 
 ``feat[v, 0] = v`` is the item's own id row (W^0); ``feat[v, s]`` is the row of the value
 that item v has in side-information column s (W^s, shared by every item with that value).
-The output (context) vectors are ``Z``. For a centre v and a context u with negatives n:
+The output vectors are ``Z``. For an input item v and a target u (one is the centre of a
+window and the other a word in it; as in word2vec, the input is the word in the window)
+with negatives n:
 
     loss = -log sigma(H_v . Z_u) - sum_n log sigma(-H_v . Z_n)
 
