@@ -655,16 +655,20 @@ Examples:
 @click.option("--logs", type=click.Path(dir_okay=False),
               help="Log of seen items (default: the one user-vectors read).")
 @click.option("--keep-seen", is_flag=True, help="Also rank items the user has seen.")
+@click.option("--cold", is_flag=True,
+              help="Also rank cold-start items (EGES/GES side information, no events), "
+                   "flagged in a cold_start column.")
 @click.pass_context
-def recommend_cmd(ctx, user, k, user_vectors_path, logs, keep_seen):
+def recommend_cmd(ctx, user, k, user_vectors_path, logs, keep_seen, cold):
     """Top-k items for USER by cosine to the user vector, items seen left out."""
     from .neighbors import recommend
 
     r = recommend(user, workdir=ctx.obj["workdir"], k=k, user_vectors_path=user_vectors_path,
-                  logs=logs, keep_seen=keep_seen)
-    click.echo("rank\titem\tscore")
-    for rank, (item, score) in enumerate(zip(r["items"], r["scores"]), 1):
-        click.echo(f"{rank}\t{item}\t{score:.4f}")
+                  logs=logs, keep_seen=keep_seen, cold=cold)
+    click.echo("rank\titem\tscore" + ("\tcold_start" if cold else ""))
+    for rank, (item, score, flag) in enumerate(zip(r["items"], r["scores"], r["cold_start"]), 1):
+        tail = ("\tyes" if flag else "\tno") if cold else ""
+        click.echo(f"{rank}\t{item}\t{score:.4f}{tail}")
 
 
 if __name__ == "__main__":  # pragma: no cover

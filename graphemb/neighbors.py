@@ -341,6 +341,15 @@ def read_items_file(path) -> list[str]:
 DEFAULT_MIN_COUNT = 10
 
 
+def with_cold_rows(base, eligible, vectors, has_vector, cold_vectors, center: bool):
+    """The searched rows and their mask with the cold-start items appended after the graph
+    items, centred by the same mean (see item_space)."""
+    mean = vectors[has_vector].mean(axis=0) if center and has_vector.any() else 0.0
+    extra = normalize(np.asarray(cold_vectors, dtype=np.float32) - mean)
+    return (np.concatenate([base, extra]).astype(np.float32),
+            np.concatenate([eligible, np.ones(len(extra), dtype=bool)]))
+
+
 def _split_queries(ids: np.ndarray, cold_ids, items) -> tuple[np.ndarray, np.ndarray]:
     """(graph node or -1, cold-start row or -1) of each query; unknown ids raise."""
     import pandas as pd
@@ -409,11 +418,8 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
                                 "count); lower --min-count.")
     n_graph = len(ids)
     if cold:
-        # Cold-start items join the searched rows after the graph items, centred alike.
-        mean = vectors[has_vector].mean(axis=0) if center else 0.0
-        extra = normalize(np.asarray(cold_model.vectors, dtype=np.float32) - mean)
-        base = np.concatenate([base, extra]).astype(np.float32)
-        eligible = np.concatenate([eligible, np.ones(len(extra), dtype=bool)])
+        base, eligible = with_cold_rows(base, eligible, vectors, has_vector, cold_model.vectors,
+                                        center)
     t0 = time.perf_counter()
     exact_idx, exact_val = exact_search(base[nodes], base, k, exclude=nodes, valid=eligible)
     t_exact = time.perf_counter() - t0
@@ -650,8 +656,9 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
 
 
 def recommend(user, *, workdir=None, k: int = 10, user_vectors_path=None, logs=None,
-              keep_seen: bool = False) -> dict:
-    """Top-k items for one user by cosine to the user's vector, leaving out items seen."""
+              keep_seen: bool = False, cold: bool = False) -> dict:
+    """Top-k items for one user by cosine to the user's vector, leaving out items seen;
+    ``cold`` also ranks the cold-start items of an EGES/GES model (flagged)."""
     from .pipeline import load_vectors
 
     if k < 1:
@@ -695,8 +702,20 @@ def recommend(user, *, workdir=None, k: int = 10, user_vectors_path=None, logs=N
             nodes = item_nodes(ev["items"].filter(pa.array(mine)), ids)
             seen = np.unique(nodes[nodes >= 0])
     base = item_space(vectors, has_vector, meta.get("center", True))
+    valid, all_ids = has_vector, list(ids)
+    if cold:
+        from .eges import load_cold_start
+        manifest = json.loads((ws.model / "manifest.json").read_text())
+        if manifest["params"].get("method") not in ("eges", "ges"):
+            raise GraphembError("--cold needs a model trained with side information (`graphemb "
+                                "train --side-info ITEMS`); this one has no cold-start items.")
+        cold_ids, cold_vectors = load_cold_start(ws.model)
+        base, valid = with_cold_rows(base, has_vector, vectors, has_vector, cold_vectors,
+                                     meta.get("center", True))
+        all_ids += list(cold_ids)
     masked = (np.array([0, len(seen)]), seen)
-    idx, val = exact_search(normalize(uvec[None, :]), base, k, masked=masked, valid=has_vector)
+    idx, val = exact_search(normalize(uvec[None, :]), base, k, masked=masked, valid=valid)
     keep = idx[0] >= 0
-    return {"user": str(user), "k": k, "items": [ids[j] for j in idx[0][keep]],
-            "scores": [float(s) for s in val[0][keep]], "seen_excluded": int(len(seen))}
+    return {"user": str(user), "k": k, "items": [all_ids[j] for j in idx[0][keep]],
+            "scores": [float(s) for s in val[0][keep]], "seen_excluded": int(len(seen)),
+            "cold_start": [bool(j >= len(ids)) for j in idx[0][keep]]}

@@ -349,6 +349,19 @@ def test_similar_takes_and_returns_cold_start_items(planted, tmp_path):
     assert all(line.endswith("\tno") for line in lines[1:] if int(line.split("\t")[2]) < 1000)
     r = invoke(["similar", "1", "--cold", "--index", "lsh"], ws)
     assert r.exit_code != 0 and "--index exact" in r.output
+    # recommend --cold: a user of category-0 items gets category-0 cold items among the rest.
+    log = write_csv(tmp_path / "log.csv", ["user_id", "item_id", "timestamp"],
+                    [("u", i, 10 * i) for i in range(1, 6)])
+    r = invoke(["user-vectors", log], ws)
+    assert r.exit_code == 0, r.output
+    r = invoke(["recommend", "u", "-k", "12", "--cold", "--logs", log], ws)
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == "rank\titem\tscore\tcold_start"
+    got = [(int(x.split("\t")[1]), x.endswith("yes")) for x in lines[1:]]
+    assert {i for i, _ in got}.isdisjoint(range(1, 6))          # seen items left out
+    assert all((i > 1000) == flag for i, flag in got)
+    assert {_category(i) for i, flag in got if flag} == {0}
 
 
 def _zipf_log(rng, n_items=300, n_cats=5, n_brands=6, sessions=4000, length=6, hidden=()):
