@@ -13,6 +13,42 @@ from .errors import GraphembError
 DEFAULT_SIMILAR_MIN_COUNT = 10     # = graphemb.neighbors.DEFAULT_MIN_COUNT (measured there)
 
 
+class _Workers(click.ParamType):
+    """--workers: N >= 1 threads, or -1 for all cores (as in scikit-learn/joblib)."""
+
+    name = "N|-1"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, int) and value >= 1:
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a whole number; give N >= 1, or -1 for all cores.",
+                      param, ctx)
+        if n == -1:
+            return None                      # all cores
+        if n < 1:
+            self.fail(f"{n} threads: give N >= 1, or -1 for all cores.", param, ctx)
+        return n
+
+
+WORKERS = _Workers()
+# p and q: 1/p and 1/q must be finite and the rejection sampler's acceptance ratio
+# (min(alpha) / max(alpha)) stay far from underflow, so the walks are exactly node2vec's.
+class _FiniteRange(click.FloatRange):
+    """click.FloatRange lets NaN through (every comparison with it is false)."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if value != value:
+            self.fail("nan is not a number in the range.", param, ctx)
+        return value
+
+
+PQ_RANGE = _FiniteRange(1e-6, 1e6)
+
+
 class _Group(click.Group):
     """Turns GraphembError (and a few others) into one line on stderr and exit status 1."""
 
@@ -64,7 +100,8 @@ def main(ctx, workdir, quiet):
     ctx.obj.update(workdir=workdir, quiet=quiet)
 
 
-def graph_options(f):
+def graph_options(f, from_edges=True):
+    """Log-reading options; from_edges=False for commands that need a behaviour log."""
     options = [
         click.option("--from-edges", type=click.Path(dir_okay=False),
                      help="Read an edge list (src,dst[,weight]) instead of a log; lines "
@@ -96,6 +133,8 @@ def graph_options(f):
         click.option("--memory-limit", default="8GB", show_default=True,
                      help="duckdb engine: memory to use before spilling to disk."),
     ]
+    if not from_edges:
+        options = options[1:]
     for option in reversed(options):
         f = option(f)
     return f
@@ -105,22 +144,24 @@ def _graph_kwargs(kw):
     keys = ("from_edges", "user_col", "item_col", "time_col", "weight_col", "event_col",
             "event_weights", "session_gap", "undirected", "min_item_count", "max_user_events",
             "delimiter", "engine", "memory_limit")
-    return {k: kw.pop(k) for k in keys}
+    return {k: kw.pop(k, None) for k in keys}
 
 
 def walk_options(f):
     options = [
-        click.option("--num-walks", default=10, show_default=True, type=int,
-                     help="Walks started from each node."),
-        click.option("--walk-length", default=80, show_default=True, type=int,
-                     help="Nodes per walk."),
-        click.option("--p", "p", default=1.0, show_default=True, type=float,
-                     help="node2vec return parameter (1/p weights going back)."),
-        click.option("--q", "q", default=1.0, show_default=True, type=float,
-                     help="node2vec in-out parameter (1/q weights moving away)."),
+        click.option("--num-walks", default=10, show_default=True,
+                     type=click.IntRange(min=1), help="Walks started from each node."),
+        click.option("--walk-length", default=80, show_default=True,
+                     type=click.IntRange(min=2),
+                     help="Nodes per walk (at least 2: a pair to train on)."),
+        click.option("--p", "p", default=1.0, show_default=True, type=PQ_RANGE,
+                     help="node2vec return parameter (1/p weights going back); 1e-6..1e6."),
+        click.option("--q", "q", default=1.0, show_default=True, type=PQ_RANGE,
+                     help="node2vec in-out parameter (1/q weights moving away); 1e-6..1e6."),
         click.option("--seed", "seed", default=0, show_default=True, type=int,
                      help="Walks are identical for the same seed, whatever --workers."),
-        click.option("--workers", type=int, help="Threads (default: all cores)."),
+        click.option("--workers", type=WORKERS,
+                     help="Threads (default, or -1: all cores)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -152,8 +193,9 @@ def train_options(f, shared_seed=False):
     ]
     if not shared_seed:
         options += [
-            click.option("--workers", "train_workers", type=int,
-                         help="Threads (default: all cores). Only 1 is deterministic in gensim."),
+            click.option("--workers", "train_workers", type=WORKERS,
+                         help="Threads (default, or -1: all cores). Only 1 is deterministic "
+                              "in gensim."),
             click.option("--seed", "train_seed", default=0, show_default=True, type=int),
         ]
     for option in reversed(options):
@@ -323,7 +365,7 @@ Example:
   graphemb run examples/movielens/ratings.csv --p 0.5 --q 2 --output vectors.parquet
   graphemb run ratings.csv --side-info movies.csv --side-cols genres --multi-value first -o v.parquet
 """)
-@click.argument("logs", type=click.Path(dir_okay=False))
+@click.argument("logs", required=False, type=click.Path(dir_okay=False))
 @graph_options
 @walk_options
 @functools.partial(train_options, shared_seed=True)
@@ -332,18 +374,17 @@ Example:
               help="Export the vectors here as well.")
 @click.pass_context
 def run_cmd(ctx, logs, output, **kw):
-    """Run build-graph, walk, train (and export) with one set of options."""
+    """Run build-graph, walk, train (and export) with one set of options (LOGS, or an edge
+    list with --from-edges)."""
     side = _side_kwargs(kw)
     g, w = _graph_kwargs(kw), _walk_kwargs(kw)
     t = {**_train_kwargs(kw, seed=w["seed"], workers=w["workers"]), **side}
-    if g["from_edges"]:
-        raise click.UsageError("run takes a log; for an edge list use the stages one by one.")
-    g.pop("from_edges")
     r = pipeline.run(logs, output, workdir=ctx.obj["workdir"], graph_options=g, walk_options=w,
                      train_options=t, quiet=ctx.obj["quiet"])
     c = r["graph"]["counts"]
-    _say(ctx, f"graph: {c['nodes']:,} nodes, {c['edges']:,} edges from {c['events_read']:,} "
-              "events")
+    read = (f"{c['events_read']:,} events" if "events_read" in c
+            else f"{c['edges_read']:,} listed edges")
+    _say(ctx, f"graph: {c['nodes']:,} nodes, {c['edges']:,} edges from {read}")
     _say(ctx, f"walks: {r['walks']['counts']['walks']:,}")
     _say_trained(ctx, r["model"])
     if output:
@@ -481,6 +522,12 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
     if repeats < 1:
         raise click.BadParameter("must be at least 1", param_hint="--repeats")
     w, t = _options_given(ctx, kw)
+    if not str(labels).lower().endswith(".mat") and (w or t):
+        given = sorted({f"--{k.replace('_', '-')}" for k in (*w, *t)})
+        raise click.UsageError(
+            f"{', '.join(given)}: node-classification with a label file classifies the "
+            "workspace's trained vectors and would ignore walk and train options; run "
+            "`graphemb walk`/`graphemb train` with them first (only a .mat file is retrained).")
     r = evaluate.node_classification(labels, workdir=ctx.obj["workdir"], ratios=ratio_list,
                                      repeats=repeats, seed=w.get("seed", 0), walk_options=w,
                                      train_options=t, quiet=ctx.obj["quiet"])
@@ -501,7 +548,7 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
               help="Subtract the mean item vector before cosine (removes the direction that "
                    "rare items share).")
 @click.option("--half-life", help="Time decay of the user vector, e.g. 7d (default: none).")
-@graph_options
+@functools.partial(graph_options, from_edges=False)
 @walk_options
 @functools.partial(train_options, shared_seed=True)
 @_trainer_option
@@ -518,8 +565,7 @@ def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, center, half_lif
     from . import evaluate
 
     g = _graph_kwargs(kw)
-    if g.pop("from_edges"):
-        raise click.UsageError("next-item needs a behaviour log, not an edge list.")
+    g.pop("from_edges")
     g = _given(ctx, g)
     w, t = _options_given(ctx, kw)
     r = evaluate.next_item(logs, workdir=ctx.obj["workdir"], holdout=holdout,
@@ -649,7 +695,7 @@ Examples:
   graphemb recommend 42 --user-vectors users.parquet --keep-seen
 """)
 @click.argument("user")
-@click.option("-k", "k", default=10, show_default=True, type=int)
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--user-vectors", "user_vectors_path", type=click.Path(dir_okay=False),
               help="Default: WORKDIR/user_vectors.parquet.")
 @click.option("--logs", type=click.Path(dir_okay=False),

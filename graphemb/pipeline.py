@@ -17,6 +17,19 @@ from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, read_manifest,
                         save_npy, write_manifest)
 
+P_MIN, P_MAX = 1e-6, 1e6      # --p/--q: 1/p finite, the rejection sampler's ratios exact
+
+
+def check_workers(workers):
+    """--workers: None or -1 = all cores, N >= 1 threads; anything else is refused (gensim
+    would silently train nothing with 0 or a negative count)."""
+    if workers is None or workers == -1:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise GraphembError(f"--workers {workers!r}: give N >= 1 threads, or -1 for all cores.")
+    return int(workers)
+
+
 def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None,
                 user_col: str | None = None, item_col: str | None = None,
                 time_col: str | None = None, weight_col: str | None = None,
@@ -41,6 +54,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         raise GraphembError("--min-item-count must be at least 1.")
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
+    if event_weights is not None and not event_col:
+        raise GraphembError("--event-weights needs --event-col (the column holding the event "
+                            "types); without it every event would weigh 1.")
     if from_edges is not None:
         src, dst, weight, item_ids, item_counts, counts = read_edge_list(Path(from_edges),
                                                                           delimiter)
@@ -114,10 +130,14 @@ def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float =
 
     shard = parse_shard(shard)
 
-    if not p > 0 or not q > 0:
-        raise GraphembError(f"--p and --q must be > 0 (got p={p}, q={q}).")
-    if walk_length < 1 or num_walks < 1:
-        raise GraphembError("--walk-length and --num-walks must be at least 1.")
+    if not (P_MIN <= p <= P_MAX and P_MIN <= q <= P_MAX):
+        raise GraphembError(f"--p and --q must be > 0 and between {P_MIN:g} and {P_MAX:g}, "
+                            f"where 1/p and 1/q are finite and the sampler exact (got p={p}, "
+                            f"q={q}).")
+    if walk_length < 2 or num_walks < 1:
+        raise GraphembError("--walk-length must be at least 2 (a walk of one node holds no "
+                            "pair to train on) and --num-walks at least 1.")
+    workers = check_workers(workers)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
     graph, _ = load_graph(workdir, nodes=False)
@@ -212,6 +232,38 @@ def load_walk_sets(workdir=None, walk_dirs=None) -> list[tuple[np.ndarray, dict,
     return sets
 
 
+def check_walks(workdir=None, walk_dirs=None) -> None:
+    """Refuse walks no kernel should see: not a 2-D int32 array, a node id outside the graph
+    (the trainers index arrays with them unchecked), or no pair of nodes to train on."""
+    graph_manifest = read_manifest(Workspace(workdir).graph, "graph")
+    n_nodes = int(graph_manifest["counts"]["nodes"])
+    pairs = False
+    for walks, _, folder in load_walk_sets(workdir, walk_dirs):
+        path = Path(folder) / "walks.npy"
+        if walks.ndim != 2 or walks.dtype != np.int32:
+            raise GraphembError(f"{path}: expected a 2-D int32 array of node ids, found "
+                                f"{walks.ndim}-D {walks.dtype}; rerun `graphemb walk`.")
+        step = max(1, (1 << 24) // max(walks.shape[1], 1))
+        for a in range(0, len(walks), step):
+            block = np.asarray(walks[a:a + step])
+            if not block.size:
+                continue
+            lo, hi = int(block.min()), int(block.max())
+            if lo < -1 or hi >= n_nodes:
+                bad = np.flatnonzero(((block < -1) | (block >= n_nodes)).any(1))[0]
+                value = lo if lo < -1 else hi
+                raise GraphembError(
+                    f"{path}: row {a + bad} holds node id {value}, outside the graph's "
+                    f"0..{n_nodes - 1} (-1 pads); the walks are not of this graph or are "
+                    "damaged: rerun `graphemb walk`.")
+            if walks.shape[1] >= 2 and not pairs:
+                pairs = bool((block[:, 1] >= 0).any())
+    if not pairs:
+        raise GraphembError("the walks hold no pair of nodes (0 steps: --walk-length 1, or "
+                            "every start node without an out-edge); nothing to train on. "
+                            "Rerun `graphemb walk --walk-length 80`.")
+
+
 def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
           sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
           min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
@@ -237,6 +289,8 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
         raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
     if trainer not in ("gensim", "numba"):
         raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
+    workers = check_workers(workers)
+    check_walks(workdir, walk_dirs)
     if side_info is not None or trainer == "numba":
         if hs or not sg or min_count != 1:
             raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
