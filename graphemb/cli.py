@@ -110,6 +110,10 @@ def graph_options(f, from_edges=True):
         click.option("--item-col", help="Item column (default: guessed, e.g. item_id, movieId)."),
         click.option("--time-col", help="Time column: epoch seconds or ISO-8601 (default: "
                                         "guessed, e.g. timestamp)."),
+        click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "us", "ns"]),
+                     default="auto", show_default=True,
+                     help="Unit of numeric timestamps; auto: epoch s, ms, us or ns by "
+                          "magnitude (~1e9, 1e12, 1e15, 1e18 today)."),
         click.option("--weight-col", help="Numeric event weight column (default: each event 1)."),
         click.option("--event-col", help="Event type column; needs --event-weights."),
         click.option("--event-weights", help="Weights per event type, e.g. view=1,cart=3,buy=5; "
@@ -141,7 +145,8 @@ def graph_options(f, from_edges=True):
 
 
 def _graph_kwargs(kw):
-    keys = ("from_edges", "user_col", "item_col", "time_col", "weight_col", "event_col",
+    keys = ("from_edges", "user_col", "item_col", "time_col", "time_unit", "weight_col",
+            "event_col",
             "event_weights", "session_gap", "undirected", "min_item_count", "max_user_events",
             "delimiter", "engine", "memory_limit")
     return {k: kw.pop(k, None) for k in keys}
@@ -277,6 +282,11 @@ def build_graph_cmd(ctx, logs, **kw):
                              **_graph_kwargs(kw))
     c = m["counts"]
     _say(ctx, _table([(k.replace("_", " "), f"{v:,}") for k, v in c.items()]))
+    if m["params"].get("time_unit"):
+        from .logs import TIME_UNIT_NAMES
+        how = ("detected from their magnitude; --time-unit to override"
+               if m["params"].get("time_unit_option", "auto") == "auto" else "--time-unit")
+        _say(ctx, f"timestamps read as {TIME_UNIT_NAMES[m['params']['time_unit']]} ({how})")
     if "symmetric_input" in m["params"]:
         from .graph import undirected_rule
         _say(ctx, f"undirected: {undirected_rule(m['params']['symmetric_input'])}")

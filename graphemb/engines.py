@@ -19,29 +19,61 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import GraphembError
-from .logs import file_format, ids_as_given
+from .logs import TIME_UNITS, UNIT_BOUNDS, file_format, ids_as_given, unit_from_band_counts
+
+
+_PRESENT = ("u IS NOT NULL AND i IS NOT NULL AND t_text IS NOT NULL AND trim(u) <> '' AND "
+            "trim(i) <> '' AND trim(t_text) <> ''")
+
+
+def _unit_query() -> str:
+    """Numeric timestamps per magnitude band (graphemb.logs.UNIT_BOUNDS), over the rows the
+    default engine reads them from, so both choose the same unit."""
+    b = UNIT_BOUNDS
+    bands = [f"abs(tn) < {b[0]!r}", f"abs(tn) >= {b[0]!r} AND abs(tn) < {b[1]!r}",
+             f"abs(tn) >= {b[1]!r} AND abs(tn) < {b[2]!r}", f"abs(tn) >= {b[2]!r}"]
+    cols = ", ".join(f"sum(CASE WHEN {c} THEN 1 ELSE 0 END) AS b{k}"
+                     for k, c in enumerate(bands))
+    return f"SELECT {cols}, count(tn) AS n_numeric, count(ti) AS n_dated FROM raw WHERE {_PRESENT}"
+
+
+def _pick_unit(path: Path, row: dict, time_unit: str) -> tuple[float, str]:
+    """(divisor, unit) from _unit_query's row and --time-unit."""
+    if not row["n_numeric"]:
+        if time_unit != "auto" and row["n_dated"]:
+            raise GraphembError(f"{path}: the time column holds dates/times, not numbers; "
+                                f"--time-unit {time_unit} would have no effect, drop it.")
+        return 1.0, "datetime"
+    unit = time_unit if time_unit != "auto" else \
+        unit_from_band_counts([row[f"b{k}"] for k in range(4)])
+    return TIME_UNITS[unit], unit
 
 
 def _query(dialect: str, source: str, user: str, item: str, time: str, weight_expr: str,
            gap: float, min_item_count: int, max_user_events: int | None,
-           event_filter: str = "TRUE", event_col: str | None = None) -> dict[str, str]:
-    """SQL for the pipeline's views; the same text serves DuckDB and Spark but for a few words."""
+           event_filter: str = "TRUE", event_col: str | None = None,
+           divisor: float = 1.0) -> dict[str, str]:
+    """SQL for the pipeline's views; the same text serves DuckDB and Spark but for a few words.
+
+    raw holds a numeric reading (tn) and a date/time reading (ti, seconds) of the time;
+    present divides tn by ``divisor`` (its unit, chosen from raw by _unit_query)."""
     text = "VARCHAR" if dialect == "duckdb" else "STRING"
     if dialect == "duckdb":
-        seconds = (f"COALESCE(TRY_CAST({time} AS DOUBLE), "
-                   f"epoch_ms(TRY_CAST({time} AS TIMESTAMP)) / 1000.0)")
+        numeric = f"TRY_CAST({time} AS DOUBLE)"
+        dated = f"epoch_ms(TRY_CAST({time} AS TIMESTAMP)) / 1000.0"
         rownum = "row_number() OVER ()"
     else:
-        seconds = (f"COALESCE(try_cast({time} AS DOUBLE), "
-                   f"unix_micros(try_cast({time} AS TIMESTAMP)) / 1e6)")
+        numeric = f"try_cast({time} AS DOUBLE)"
+        dated = f"unix_micros(try_cast({time} AS TIMESTAMP)) / 1e6"
         rownum = "monotonically_increasing_id()"
+    scaled = "tn" if divisor == 1.0 else f"tn / {float(divisor)!r}"
     q = {}
     q["raw"] = (f"SELECT CAST({user} AS {text}) AS u, CAST({item} AS {text}) AS i, "
-                f"{seconds} AS t, CAST({time} AS {text}) AS t_text, {weight_expr} AS w, "
-                f"{event_col or 'NULL'} AS ev_type, {rownum} AS rn FROM {source}")
-    q["present"] = ("SELECT * FROM raw WHERE u IS NOT NULL AND i IS NOT NULL AND "
-                    "t_text IS NOT NULL AND trim(u) <> '' AND trim(i) <> '' AND "
-                    "trim(t_text) <> ''")
+                f"{numeric} AS tn, {dated} AS ti, CAST({time} AS {text}) AS t_text, "
+                f"{weight_expr} AS w, {event_col or 'NULL'} AS ev_type, {rownum} AS rn "
+                f"FROM {source}")
+    q["present"] = (f"SELECT u, i, COALESCE({scaled}, ti) AS t, t_text, w, ev_type, rn "
+                    f"FROM raw WHERE {_PRESENT}")
     q["first_seen"] = "SELECT i, min(rn) AS first_rn FROM present GROUP BY i"
     q["clean"] = f"SELECT * FROM present WHERE {event_filter}"
     if max_user_events:
@@ -94,7 +126,7 @@ def _weight_expr(weight_col, event_col, event_weights) -> tuple[str, str]:
 
 
 def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_item_count,
-              max_user_events, event_col):
+              max_user_events, event_col, time_unit: str = "s"):
     if stats["bad_time"]:
         raise GraphembError(f"{path}: {stats['bad_time']:,} timestamp(s) are neither numbers nor "
                             "ISO-8601; fix them (the default engine names the first line).")
@@ -121,13 +153,14 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_ite
     counts.update({"events_used": int(stats["ev"]), "sessions": int(stats["sessions"] or 0),
                    "repeats_dropped": int(stats["repeats"] or 0),
                    "transitions": int(np.asarray(edges.column("n")).sum()),
-                   "users": int(stats["users"])})
+                   "users": int(stats["users"]), "time_unit": time_unit})
     return src, dst, weight, item_ids, item_counts, counts
 
 
 def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
                        event_weights, gap, min_item_count, max_user_events, delimiter,
-                       memory_limit: str = "8GB", temp_dir: Path | None = None, quiet=True):
+                       memory_limit: str = "8GB", temp_dir: Path | None = None, quiet=True,
+                       time_unit: str = "auto"):
     """Sessionize a log of any size with DuckDB; returns what the default engine returns."""
     import duckdb
 
@@ -153,6 +186,12 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
                 con.execute("SET enable_progress_bar = true")
             # Materialise the sessionized events once; the rest are small aggregates.
             con.execute(f"CREATE TEMP TABLE raw AS {q['raw']}")
+            cur = con.execute(_unit_query())
+            divisor, unit = _pick_unit(path, dict(zip([d[0] for d in cur.description],
+                                                      cur.fetchone())), time_unit)
+            q = _query("duckdb", source, _quote(user_col), _quote(item_col), _quote(time_col),
+                       weight, gap, min_item_count, max_user_events, keep, _quote(event_col),
+                       divisor)
             for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
                 con.execute(f"CREATE TEMP VIEW {name} AS {q[name]}")
             con.execute("CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
@@ -166,12 +205,13 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
                                 f"{str(exc).strip().splitlines()[0]}") from None
         finally:
             con.close()
-    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col)
+    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col,
+                     unit)
 
 
 def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
                       event_weights, gap, min_item_count, max_user_events, delimiter,
-                      quiet=True):
+                      quiet=True, time_unit: str = "auto"):
     """The same query on Apache Spark (local mode unless SPARK_MASTER / spark-submit says)."""
     try:
         from pyspark.sql import SparkSession
@@ -204,6 +244,10 @@ def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, even
         q = _query("spark", "source", _bq(user_col), _bq(item_col), _bq(time_col), weight, gap,
                    min_item_count, max_user_events, keep, _bq(event_col))
         spark.sql(q["raw"]).cache().createOrReplaceTempView("raw")
+        divisor, unit = _pick_unit(path, spark.sql(_unit_query()).collect()[0].asDict(),
+                                   time_unit)
+        q = _query("spark", "source", _bq(user_col), _bq(item_col), _bq(time_col), weight, gap,
+                   min_item_count, max_user_events, keep, _bq(event_col), divisor)
         for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
             spark.sql(q[name]).createOrReplaceTempView(name)
         with tempfile.TemporaryDirectory() as out:
@@ -218,7 +262,8 @@ def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, even
     except Exception as exc:  # py4j / AnalysisException: report one line
         raise GraphembError(f"{path}: spark could not build the graph: "
                             f"{str(exc).strip().splitlines()[0]}") from None
-    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col)
+    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col,
+                     unit)
 
 
 def _arrow(relation) -> pa.Table:

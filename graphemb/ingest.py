@@ -69,7 +69,8 @@ AUTO_DUCKDB_BYTES = 2 << 30
 
 def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_col,
                           event_weights, gap, min_item_count, max_user_events, delimiter,
-                          engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True):
+                          engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True,
+                          time_unit="auto"):
     header = log_header(path, delimiter)
     user_col = pick_column(path, header, user_col, USER_COLUMNS, "user-col")
     item_col = pick_column(path, header, item_col, ITEM_COLUMNS, "item-col")
@@ -91,7 +92,8 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
         extra = {"memory_limit": memory_limit, "temp_dir": temp_dir} if engine == "duckdb" \
             else {}
         out = run(path, user_col, item_col, time_col, weight_col, event_col, event_weights,
-                  gap, min_item_count, max_user_events, delimiter, quiet=quiet, **extra)
+                  gap, min_item_count, max_user_events, delimiter, quiet=quiet,
+                  time_unit=time_unit, **extra)
         out[5]["engine"] = engine
         return out
     table = logs_mod.read_table(path, list(dict.fromkeys(columns)), delimiter,
@@ -136,7 +138,8 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
     else:
         keep = np.ones(table.num_rows, dtype=bool)
 
-    times = logs_mod.times_to_seconds(path, time_col, table.column(time_col))
+    times, unit = logs_mod.times_to_seconds_unit(path, time_col, table.column(time_col),
+                                                 time_unit)
     bad_time = np.flatnonzero(~np.isfinite(times))
     if len(bad_time):
         raise GraphembError(f"{path}: line {line[bad_time[0]]}, column {time_col!r}: timestamp "
@@ -165,6 +168,7 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
                                               weight[keep], gap)
     counts.update(report)
     counts["users"] = int(len(np.unique(user_codes[keep])))
+    counts["time_unit"] = unit
     counts["engine"] = "numpy"
     _release_arrow_memory()
     return src, dst, w, item_ids, per_item, counts

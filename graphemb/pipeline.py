@@ -10,7 +10,7 @@ from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa:
                      log_header as _header, parse_event_weights, pick_column as _pick_column,
                      read_edge_list, transitions_from_log)
 from .errors import GraphembError
-from .logs import parse_duration
+from .logs import check_time_unit, parse_duration
 from .formats import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges
 from .progress import progress
@@ -36,7 +36,8 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                 event_col: str | None = None, event_weights=None, session_gap="30m",
                 undirected: bool = False, min_item_count: int = 1,
                 max_user_events: int | None = None, delimiter: str | None = None,
-                engine: str = "auto", memory_limit: str = "8GB", quiet: bool = True) -> dict:
+                engine: str = "auto", memory_limit: str = "8GB", time_unit: str = "auto",
+                quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
 
     ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
@@ -54,6 +55,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         raise GraphembError("--min-item-count must be at least 1.")
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
+    if from_edges is not None and time_unit not in (None, "auto"):
+        raise GraphembError("--time-unit applies to a log's time column; an edge list has "
+                            "none, drop it.")
     if event_weights is not None and not event_col:
         raise GraphembError("--event-weights needs --event-col (the column holding the event "
                             "types); without it every event would weigh 1.")
@@ -67,8 +71,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         src, dst, weight, item_ids, item_counts, counts = transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
-            engine, memory_limit, ws.root, quiet)
-        source = {"logs": str(logs), "engine": counts.pop("engine")}
+            engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit))
+        source = {"logs": str(logs), "engine": counts.pop("engine"),
+                  "time_unit": counts.pop("time_unit"), "time_unit_option": time_unit or "auto"}
     t_read = time.perf_counter()
     report = {}
     graph, isolated = graph_from_coded_edges(src, dst, weight, item_ids, item_counts, undirected,

@@ -278,6 +278,11 @@ OPTION_CASES = [
      ["evaluate", "next-item", "LOG", "--from-edges", "LOG"], 2, ["No such option",
                                                                   "--from-edges"]),
     ("recommend -k 0", ["recommend", "u1", "-k", "0"], 2, ["-k"]),
+    ("--time-unit on ISO times", ["build-graph", "ISOLOG", "--time-unit", "ms"], 1,
+     ["iso.csv", "dates/times", "--time-unit ms", "no effect"]),
+    ("--time-unit on an edge list", ["build-graph", "--from-edges", "LOG", "--time-unit", "s"],
+     1, ["--time-unit", "edge list"]),
+    ("--time-unit hours", ["build-graph", "LOG", "--time-unit", "h"], 2, ["--time-unit"]),
 ]
 
 
@@ -285,7 +290,10 @@ OPTION_CASES = [
 def test_refused_options(name, args, code, words, trained, tmp_path):
     log = _write(tmp_path / "log.csv", GOOD)
     labels = _write(tmp_path / "labels.csv", "a,x\nb,y\nc,x\n")
-    args = [str(log) if a == "LOG" else str(labels) if a == "LABELS" else a for a in args]
+    iso = _write(tmp_path / "iso.csv", "user_id,item_id,timestamp\nu,a,2024-01-01T00:00:00\n"
+                                        "u,b,2024-01-01T00:01:00\n")
+    files = {"LOG": log, "LABELS": labels, "ISOLOG": iso}
+    args = [str(files.get(a, a)) for a in args]
     before = _snapshot(trained)
     r = CliRunner().invoke(main, ["--workdir", str(trained), *args])
     _ok(r)
@@ -350,3 +358,14 @@ def test_bad_walks_refused_before_any_kernel(name, fn, words, trainer, trained):
     for word in words:
         assert word in r.output, (word, r.output)
     assert _snapshot(trained) == before
+
+
+def test_millisecond_timestamps_reported(tmp_path):
+    log = _write(tmp_path / "ms.csv", "user_id,item_id,timestamp\n" + "".join(
+        f"u{u},i{(u + k) % 7},{1_700_000_000_000 + 60_000 * k}\n" for u in range(5)
+        for k in range(6)))
+    r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "ws"), "build-graph", str(log)])
+    assert r.exit_code == 0, r.output
+    assert "timestamps read as epoch milliseconds (detected from their magnitude" in r.output
+    m = json.loads((tmp_path / "ws" / "graph" / "manifest.json").read_text())
+    assert m["params"]["time_unit"] == "ms" and m["counts"]["sessions"] == 5

@@ -92,3 +92,40 @@ def test_spark_engine_equals_default(tmp_path):
         graphemb.build_graph(log, workdir=tmp_path / f"a{k}", engine="numpy", **options)
         graphemb.build_graph(log, workdir=tmp_path / f"b{k}", engine="spark", **options)
         _same(_graph(tmp_path / f"a{k}"), _graph(tmp_path / f"b{k}"))
+
+
+def _scaled_log(tmp_path, factor, name):
+    import pandas as pd
+
+    log = _messy_log(tmp_path / "log.csv")
+    df = pd.read_csv(log)
+    df["timestamp"] = df["timestamp"].astype("int64") * factor
+    df.to_csv(tmp_path / name, index=False)
+    return log, tmp_path / name
+
+
+UNITS = [("ms", 10**3), ("us", 10**6), ("ns", 10**9)]
+
+
+@pytest.mark.parametrize("unit,factor", UNITS)
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_time_unit_detected_by_magnitude(tmp_path, unit, factor, engine):
+    """ms/us/ns epochs give the graph of the same log in seconds (not ~1/6 of its edges)."""
+    log, scaled = _scaled_log(tmp_path, factor, f"log_{unit}.csv")
+    graphemb.build_graph(log, workdir=tmp_path / "s", engine="numpy")
+    m = graphemb.build_graph(scaled, workdir=tmp_path / unit, engine=engine)
+    assert m["params"]["time_unit"] == unit and m["params"]["time_unit_option"] == "auto"
+    _same(_graph(tmp_path / "s"), _graph(tmp_path / unit))
+    # The override is obeyed: ms read as seconds splits nothing at 30m (gaps 1000x larger).
+    m = graphemb.build_graph(scaled, workdir=tmp_path / "forced", engine=engine, time_unit="s")
+    assert m["params"]["time_unit"] == "s"
+    assert m["counts"]["sessions"] > _graph(tmp_path / "s")[1]["sessions"]
+
+
+@pytest.mark.skipif(not _have_spark(), reason="pyspark or java missing; .ci/run installs them")
+def test_spark_engine_detects_time_unit(tmp_path):
+    log, scaled = _scaled_log(tmp_path, 10**3, "log_ms.csv")
+    graphemb.build_graph(log, workdir=tmp_path / "s", engine="numpy")
+    m = graphemb.build_graph(scaled, workdir=tmp_path / "b", engine="spark")
+    assert m["params"]["time_unit"] == "ms"
+    _same(_graph(tmp_path / "s"), _graph(tmp_path / "b"))
