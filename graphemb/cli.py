@@ -110,6 +110,10 @@ def graph_options(f, from_edges=True):
         click.option("--item-col", help="Item column (default: guessed, e.g. item_id, movieId)."),
         click.option("--time-col", help="Time column: epoch seconds or ISO-8601 (default: "
                                         "guessed, e.g. timestamp)."),
+        click.option("--no-header", is_flag=True,
+                     help="The CSV/TSV has no header line: name its fields with --columns."),
+        click.option("--columns", help="With --no-header: every field's name in order, e.g. "
+                                       "user,item,category,behavior,ts."),
         click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "us", "ns"]),
                      default="auto", show_default=True,
                      help="Unit of numeric timestamps; auto: epoch s, ms, us or ns by "
@@ -129,7 +133,8 @@ def graph_options(f, from_edges=True):
                      help="Drop items with fewer events."),
         click.option("--max-user-events", type=click.IntRange(min=1),
                      help="Drop users with more events (bots, spam)."),
-        click.option("--delimiter", help="Field separator (default: by file name, comma or tab)."),
+        click.option("--delimiter", help="Field separator (default: by file name, comma or tab, "
+                                         "unless the first line shows another: tab, ; or |)."),
         click.option("--engine", type=click.Choice(pipeline.ENGINES), default="auto",
                      show_default=True,
                      help="numpy: in memory; duckdb: out-of-core for logs larger than memory; "
@@ -145,7 +150,8 @@ def graph_options(f, from_edges=True):
 
 
 def _graph_kwargs(kw):
-    keys = ("from_edges", "user_col", "item_col", "time_col", "time_unit", "weight_col",
+    keys = ("from_edges", "no_header", "columns", "user_col", "item_col", "time_col",
+            "time_unit", "weight_col",
             "event_col",
             "event_weights", "session_gap", "undirected", "min_item_count", "max_user_events",
             "delimiter", "engine", "memory_limit")

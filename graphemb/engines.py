@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import GraphembError
-from .logs import TIME_UNITS, UNIT_BOUNDS, file_format, ids_as_given, unit_from_band_counts
+from .logs import (MAX_ID_CHARS, TIME_UNITS, UNIT_BOUNDS, file_format, ids_as_given,
+                   unit_from_band_counts)
 
 
 _PRESENT = ("u IS NOT NULL AND i IS NOT NULL AND t_text IS NOT NULL AND trim(u) <> '' AND "
@@ -67,6 +68,12 @@ def _query(dialect: str, source: str, user: str, item: str, time: str, weight_ex
         dated = f"unix_micros(try_cast({time} AS TIMESTAMP)) / 1e6"
         rownum = "monotonically_increasing_id()"
     scaled = "tn" if divisor == 1.0 else f"tn / {float(divisor)!r}"
+    # Ids with control characters or over MAX_ID_CHARS (graphemb.logs.check_ids).
+    control = "'[\\x00-\\x1f\\x7f]'" if dialect == "duckdb" else "'[\\\\x00-\\\\x1f\\\\x7f]'"
+    match = (lambda c: f"regexp_matches({c}, {control})") if dialect == "duckdb" else \
+        (lambda c: f"{c} RLIKE {control}")
+    bad_id = " OR ".join([match("u"), match("i"), f"length(u) > {MAX_ID_CHARS}",
+                          f"length(i) > {MAX_ID_CHARS}"])
     q = {}
     q["raw"] = (f"SELECT CAST({user} AS {text}) AS u, CAST({item} AS {text}) AS i, "
                 f"{numeric} AS tn, {dated} AS ti, CAST({time} AS {text}) AS t_text, "
@@ -101,6 +108,7 @@ def _query(dialect: str, source: str, user: str, item: str, time: str, weight_ex
                   "ON f.i = c.i")
     q["stats"] = ("SELECT (SELECT count(*) FROM raw) AS events_read, "
                   "(SELECT count(*) FROM present) AS present, "
+                  f"(SELECT count(*) FROM present WHERE {bad_id}) AS bad_ids, "
                   "(SELECT count(*) FROM clean) AS clean, "
                   "(SELECT count(*) FROM clean WHERE t IS NULL) AS bad_time, "
                   "(SELECT count(*) FROM clean WHERE NOT (w >= 0)) AS bad_weight, "
@@ -127,6 +135,10 @@ def _weight_expr(weight_col, event_col, event_weights) -> tuple[str, str]:
 
 def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_item_count,
               max_user_events, event_col, time_unit: str = "s"):
+    if stats.get("bad_ids"):
+        raise GraphembError(f"{path}: {stats['bad_ids']:,} row(s) have a user or item id with a "
+                            f"control character or over {MAX_ID_CHARS} characters; the file is "
+                            "damaged or not a log (the default engine names the first line).")
     if stats["bad_time"]:
         raise GraphembError(f"{path}: {stats['bad_time']:,} timestamp(s) are neither numbers nor "
                             "ISO-8601; fix them (the default engine names the first line).")
@@ -160,7 +172,7 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_ite
 def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
                        event_weights, gap, min_item_count, max_user_events, delimiter,
                        memory_limit: str = "8GB", temp_dir: Path | None = None, quiet=True,
-                       time_unit: str = "auto"):
+                       time_unit: str = "auto", column_names=None):
     """Sessionize a log of any size with DuckDB; returns what the default engine returns."""
     import duckdb
 
@@ -169,8 +181,12 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
         source = f"read_parquet('{_sql_path(path)}')"
     else:
         sep = delimiter or ("\t" if fmt == "tsv" else ",")
-        source = (f"read_csv('{_sql_path(path)}', header=true, delim='{sep}', all_varchar=true, "
-                  "parallel=true)")
+        header = "true"
+        if column_names:
+            names = ", ".join("'" + c.replace("'", "''") + "'" for c in column_names)
+            header = f"false, names=[{names}]"
+        source = (f"read_csv('{_sql_path(path)}', header={header}, delim='{sep}', "
+                  "all_varchar=true, parallel=true)")
     weight, keep = _weight_expr(_quote(weight_col), _quote(event_col), event_weights)
     q = _query("duckdb", source, _quote(user_col), _quote(item_col), _quote(time_col),
                weight, gap, min_item_count, max_user_events, keep, _quote(event_col))
@@ -211,7 +227,7 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
 
 def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
                       event_weights, gap, min_item_count, max_user_events, delimiter,
-                      quiet=True, time_unit: str = "auto"):
+                      quiet=True, time_unit: str = "auto", column_names=None):
     """The same query on Apache Spark (local mode unless SPARK_MASTER / spark-submit says)."""
     try:
         from pyspark.sql import SparkSession
@@ -238,7 +254,10 @@ def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, even
             df = spark.read.parquet(str(path))
         else:
             sep = delimiter or ("\t" if fmt == "tsv" else ",")
-            df = spark.read.csv(str(path), header=True, sep=sep, inferSchema=False)
+            df = spark.read.csv(str(path), header=not column_names, sep=sep,
+                                inferSchema=False)
+            if column_names:
+                df = df.toDF(*column_names)
         df.createOrReplaceTempView("source")
         weight, keep = _weight_expr(_bq(weight_col), _bq(event_col), event_weights)
         q = _query("spark", "source", _bq(user_col), _bq(item_col), _bq(time_col), weight, gap,

@@ -29,21 +29,45 @@ def pick_column(path: Path, header: list[str], given: str | None, candidates, op
     for name in candidates:
         if name in header:
             return name
+    hint = ""
+    if any(_looks_numeric(h) for h in header):     # line 1 is an event, not a header
+        hint = (" or, as line 1 looks like data, read the file with --no-header --columns "
+                "user,item,...")
     raise GraphembError(f"{path}: no {option.split('-')[0]} column found among "
-                        f"({', '.join(header[:12])}); name it with --{option}.")
+                        f"({', '.join(header[:12])}); name it with --{option}{hint}.")
 
 
-def log_header(path: Path, delimiter: str | None) -> list[str]:
+def log_header(path: Path, delimiter: str | None, column_names=None) -> list[str]:
     fmt = logs_mod.file_format(path)
     if not path.exists():
         raise GraphembError(f"{path}: no such file; check the path of the log.")
     if fmt == "parquet":
+        if column_names:
+            raise GraphembError(f"{path}: a Parquet file names its columns; drop --no-header "
+                                "and --columns.")
         import pyarrow.parquet as pq
         try:
             return list(pq.read_schema(path).names)
         except (pa.ArrowInvalid, OSError) as exc:
             raise GraphembError(f"{path}: not a readable Parquet file ({exc}).") from None
-    return logs_mod._read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
+    return logs_mod._read_header(path, logs_mod.sniff_delimiter(path, delimiter), column_names)
+
+
+def parse_columns(no_header: bool, columns) -> list[str] | None:
+    """--no-header --columns user,item,ts -> ['user', 'item', 'ts'] (both or neither)."""
+    if isinstance(columns, str):
+        columns = [c.strip() for c in columns.split(",")]
+    if not no_header and not columns:
+        return None
+    if not no_header:
+        raise GraphembError("--columns names the fields of a file without a header; add "
+                            "--no-header (a file with a header is read by its names).")
+    if not columns or not all(columns):
+        raise GraphembError("--no-header needs --columns naming every field, e.g. "
+                            "--columns user,item,category,behavior,ts.")
+    if len(set(columns)) != len(columns):
+        raise GraphembError(f"--columns {','.join(columns)}: a name is repeated.")
+    return list(columns)
 
 
 def parse_event_weights(text: str | dict | None) -> dict | None:
@@ -70,8 +94,10 @@ AUTO_DUCKDB_BYTES = 2 << 30
 def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_col,
                           event_weights, gap, min_item_count, max_user_events, delimiter,
                           engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True,
-                          time_unit="auto"):
-    header = log_header(path, delimiter)
+                          time_unit="auto", column_names=None):
+    header = log_header(path, delimiter, column_names)
+    if logs_mod.file_format(path) != "parquet":
+        delimiter = logs_mod.sniff_delimiter(path, delimiter)
     user_col = pick_column(path, header, user_col, USER_COLUMNS, "user-col")
     item_col = pick_column(path, header, item_col, ITEM_COLUMNS, "item-col")
     time_col = pick_column(path, header, time_col, TIME_COLUMNS, "time-col")
@@ -93,11 +119,11 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
             else {}
         out = run(path, user_col, item_col, time_col, weight_col, event_col, event_weights,
                   gap, min_item_count, max_user_events, delimiter, quiet=quiet,
-                  time_unit=time_unit, **extra)
+                  time_unit=time_unit, column_names=column_names, **extra)
         out[5]["engine"] = engine
         return out
     table = logs_mod.read_table(path, list(dict.fromkeys(columns)), delimiter,
-                                string_columns=[user_col, item_col])
+                                string_columns=[user_col, item_col], column_names=column_names)
     n_read = table.num_rows
     counts = {"events_read": n_read}
 
@@ -110,9 +136,11 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
             null |= np.asarray(pc.equal(pc.utf8_trim_whitespace(column), "").fill_null(True))
         missing |= null
     counts["dropped_missing_values"] = int(missing.sum())
-    line = np.flatnonzero(~missing) + 2       # file line of each kept row (header is line 1)
+    # File line of each kept row (the header is line 1).
+    line = np.flatnonzero(~missing) + (1 if column_names else 2)
     if missing.any():
         table = table.filter(pa.array(~missing))
+    logs_mod.check_ids(path, table, (user_col, item_col), line)
 
     weight = np.ones(table.num_rows, dtype=np.float64)
     if weight_col:
@@ -139,7 +167,7 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
         keep = np.ones(table.num_rows, dtype=bool)
 
     times, unit = logs_mod.times_to_seconds_unit(path, time_col, table.column(time_col),
-                                                 time_unit)
+                                                 time_unit, lines=line)
     bad_time = np.flatnonzero(~np.isfinite(times))
     if len(bad_time):
         raise GraphembError(f"{path}: line {line[bad_time[0]]}, column {time_col!r}: timestamp "

@@ -43,12 +43,39 @@ def file_format(path: Path) -> str:
     return "csv"
 
 
+_SNIFF = ("\t", ",", ";", "|")
+
+
+def sniff_delimiter(path: Path, delimiter: str | None = None) -> str:
+    """The field separator: the one given, else the name's (comma; tab for .tsv) unless the
+    first line holds none of it but another common one (a tab-separated file named .csv)."""
+    if delimiter:
+        return delimiter
+    default = "\t" if file_format(Path(path)) == "tsv" else ","
+    first = _first_line_text(Path(path))
+    if first is None or default in first:
+        return default
+    return next((sep for sep in _SNIFF if sep in first), default)
+
+
+def _first_line_text(path: Path) -> str | None:
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            return fh.readline(1 << 20).decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    except (OSError, EOFError):
+        return None
+
+
 def read_table(path: str | Path, columns: list[str], delimiter: str | None = None,
-               what: str = "log", string_columns: list[str] = ()) -> pa.Table:
+               what: str = "log", string_columns: list[str] = (),
+               column_names: list[str] | None = None) -> pa.Table:
     """Read the named columns of a CSV/TSV (plain or .gz) or Parquet file into an Arrow table.
 
     Id-like columns are read as strings so that ids such as "007" keep their form; numeric
-    columns are inferred.
+    columns are inferred. ``column_names`` names the fields of a file without a header line.
     """
     path = Path(path)
     if not path.exists():
@@ -56,14 +83,17 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
     if path.is_dir():
         raise GraphembError(f"{path}: is a folder, expected a {what} file.")
     fmt = file_format(path)
+    if column_names and fmt == "parquet":
+        raise GraphembError(f"{path}: a Parquet file names its columns; drop --no-header and "
+                            "--columns.")
     try:
         if fmt == "parquet":
             schema = pq.read_schema(path)
             _check_columns(path, list(schema.names), columns)
             table = pq.read_table(path, columns=columns)
         else:
-            sep = delimiter or ("\t" if fmt == "tsv" else ",")
-            header = _read_header(path, sep)
+            sep = sniff_delimiter(path, delimiter)
+            header = _read_header(path, sep, column_names)
             _check_columns(path, header, columns)
             bad_rows = []
 
@@ -74,7 +104,8 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
             try:
                 table = pacsv.read_csv(
                     path,
-                    read_options=pacsv.ReadOptions(block_size=1 << 24),
+                    read_options=pacsv.ReadOptions(block_size=1 << 24,
+                                                   column_names=column_names or None),
                     parse_options=pacsv.ParseOptions(delimiter=sep,
                                                      invalid_row_handler=on_bad_row),
                     convert_options=pacsv.ConvertOptions(
@@ -106,6 +137,29 @@ def read_table(path: str | Path, columns: list[str], delimiter: str | None = Non
     if table.num_rows == 0:
         raise GraphembError(f"{path}: has a header but no rows; give a {what} with data.")
     return table
+
+
+MAX_ID_CHARS = 1024
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+def check_ids(path: Path, table: pa.Table, columns, lines: np.ndarray) -> None:
+    """Refuse ids holding control characters (NUL, newline, escape...) or longer than
+    MAX_ID_CHARS: a damaged or binary file, not ids; name the first line."""
+    for name in columns:
+        col = table.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        control = np.asarray(pc.match_substring_regex(col, _CONTROL).fill_null(False))
+        long = np.asarray(pc.greater(pc.utf8_length(col), MAX_ID_CHARS).fill_null(False))
+        bad = np.flatnonzero(control | long)
+        if len(bad):
+            k = int(bad[0])
+            value = col[k].as_py()
+            why = (f"is {len(value):,} characters long (more than {MAX_ID_CHARS})" if long[k]
+                   else f"holds a control character ({value[:40]!r})")
+            raise GraphembError(f"{path}: line {lines[k]}, column {name!r}: the id {why}; "
+                                "the file is damaged or not a log.")
 
 
 def _first_bad_row(path: Path, sep: str, columns: list[str]):
@@ -147,7 +201,9 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _read_header(path: Path, sep: str) -> list[str]:
+def _read_header(path: Path, sep: str, column_names: list[str] | None = None) -> list[str]:
+    """The header's names (a UTF-8 BOM dropped); with ``column_names`` (a file without a
+    header), those, once the first line is seen to have as many fields."""
     import gzip
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -160,11 +216,18 @@ def _read_header(path: Path, sep: str) -> list[str]:
         raise GraphembError(f"{path}: is empty; expected a header line such as "
                             "user,item,timestamp.")
     try:
-        line = first.decode("utf-8").rstrip("\r\n")
+        line = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
         raise GraphembError(f"{path}: line 1 is not UTF-8 text; save the file as UTF-8 CSV.") \
             from None
-    return [h.strip().strip('"') for h in line.split(sep)]
+    fields = [h.strip().strip('"') for h in line.split(sep)]
+    if column_names:
+        if len(fields) != len(column_names):
+            raise GraphembError(f"{path}: line 1 has {len(fields)} field(s) separated by "
+                                f"{sep!r}, --columns names {len(column_names)}; name every "
+                                "field.")
+        return list(column_names)
+    return fields
 
 
 def _check_columns(path: Path, header: list[str], wanted: list[str]) -> None:
@@ -259,7 +322,7 @@ def times_to_seconds(path: Path, column: str, array: pa.ChunkedArray,
 
 
 def times_to_seconds_unit(path: Path, column: str, array: pa.ChunkedArray,
-                          unit: str = "auto") -> tuple[np.ndarray, str]:
+                          unit: str = "auto", lines=None) -> tuple[np.ndarray, str]:
     """(epoch seconds, unit read): numbers in ``unit`` (auto: s, ms, us or ns by magnitude,
     see UNIT_BOUNDS), or "datetime" for Arrow timestamps and ISO-8601 strings."""
     unit = check_time_unit(unit)
@@ -273,10 +336,12 @@ def times_to_seconds_unit(path: Path, column: str, array: pa.ChunkedArray,
     if unit != "auto":
         raise GraphembError(f"{path}: column {column!r} holds dates/times, not numbers; "
                             f"--time-unit {unit} would have no effect, drop it.")
-    return _datetimes_to_seconds(path, column, array), "datetime"
+    return _datetimes_to_seconds(path, column, array, lines), "datetime"
 
 
-def _datetimes_to_seconds(path: Path, column: str, array: pa.ChunkedArray) -> np.ndarray:
+def _datetimes_to_seconds(path: Path, column: str, array: pa.ChunkedArray,
+                          lines=None) -> np.ndarray:
+    """``lines``: the file line of each row (default: row + 2, below a header)."""
     t = array.type
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         ts = pc.cast(array, pa.timestamp("us", tz=getattr(t, "tz", None)))
@@ -289,7 +354,8 @@ def _datetimes_to_seconds(path: Path, column: str, array: pa.ChunkedArray) -> np
     except (ValueError, TypeError, OverflowError):
         bad = _first_bad_time(strings)
         raise GraphembError(
-            f"{path}: line {bad + 2}, column {column!r}: cannot read timestamp "
+            f"{path}: line {bad + 2 if lines is None else lines[bad]}, column {column!r}: "
+            "cannot read timestamp "
             f"{strings[bad]!r}; use epoch seconds or ISO-8601 (2024-01-31T12:00:00) throughout."
         ) from None
     # Unit-free: pandas may hold ns, us or s depending on version and input.

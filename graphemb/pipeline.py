@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa: F401
-                     log_header as _header, parse_event_weights, pick_column as _pick_column,
+                     log_header as _header, parse_columns, parse_event_weights,
+                     pick_column as _pick_column,
                      read_edge_list, transitions_from_log)
 from .errors import GraphembError
 from .logs import check_time_unit, parse_duration
@@ -37,7 +38,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                 undirected: bool = False, min_item_count: int = 1,
                 max_user_events: int | None = None, delimiter: str | None = None,
                 engine: str = "auto", memory_limit: str = "8GB", time_unit: str = "auto",
-                quiet: bool = True) -> dict:
+                no_header: bool = False, columns=None, quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
 
     ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
@@ -55,6 +56,10 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         raise GraphembError("--min-item-count must be at least 1.")
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
+    column_names = parse_columns(no_header, columns)
+    if from_edges is not None and column_names:
+        raise GraphembError("--no-header/--columns apply to a log; an edge list's header is "
+                            "optional and found by itself, drop them.")
     if from_edges is not None and time_unit not in (None, "auto"):
         raise GraphembError("--time-unit applies to a log's time column; an edge list has "
                             "none, drop it.")
@@ -71,9 +76,11 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         src, dst, weight, item_ids, item_counts, counts = transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
-            engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit))
+            engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit),
+            column_names=column_names)
         source = {"logs": str(logs), "engine": counts.pop("engine"),
-                  "time_unit": counts.pop("time_unit"), "time_unit_option": time_unit or "auto"}
+                  "time_unit": counts.pop("time_unit"), "time_unit_option": time_unit or "auto",
+                  "columns": column_names}
     t_read = time.perf_counter()
     report = {}
     graph, isolated = graph_from_coded_edges(src, dst, weight, item_ids, item_counts, undirected,

@@ -78,6 +78,28 @@ def _cases(tmp):
         ("bad event weights", "log.csv", GOOD + "", ["--event-col", "item_id",
                                                      "--event-weights", "a=x"],
          ["--event-weights"]),
+        ("NUL in an item id", "log.csv", b"user_id,item_id,timestamp\nu,a,1\nu,b\x00c,2\n",
+         [], ["log.csv", "line 3", "'item_id'", "control character"]),
+        ("escape in a user id", "log.csv", b"user_id,item_id,timestamp\nu,a,1\nu\x1b[0m,b,2\n",
+         [], ["log.csv", "line 3", "'user_id'", "control character"]),
+        ("10 KB item id", "log.csv", "user_id,item_id,timestamp\nu,a,1\nu," + "x" * 10000 +
+         ",2\n", [], ["log.csv", "line 3", "10,000 characters"]),
+        ("NUL in an id, duckdb", "log.csv", b"user_id,item_id,timestamp\nu,a,1\nu,b\x00c,2\n",
+         ["--engine", "duckdb"], ["log.csv", "1 row(s)", "control character"]),
+        ("long id, duckdb", "log.csv", "user_id,item_id,timestamp\nu,a,1\nu," + "x" * 2000 +
+         ",2\n", ["--engine", "duckdb"], ["log.csv", "over 1024 characters"]),
+        ("BOM before a wrong header", "log.csv", "\ufeffuser_id,thing,timestamp\nu,a,1\n", [],
+         ["among (user_id, thing, timestamp)", "--item-col"]),
+        ("--no-header without --columns", "log.csv", GOOD, ["--no-header"],
+         ["--no-header", "--columns"]),
+        ("--columns without --no-header", "log.csv", GOOD, ["--columns", "user,item,ts"],
+         ["--columns", "add --no-header"]),
+        ("--columns too few", "log.csv", GOOD.split("\n", 1)[1], ["--no-header", "--columns",
+                                                                 "user,item"],
+         ["log.csv", "line 1 has 3 field", "--columns names 2"]),
+        ("--no-header on Parquet", "log.parquet",
+         pa.table({"user_id": ["u", "u"], "item_id": ["a", "b"], "timestamp": [1, 2]}),
+         ["--no-header", "--columns", "user,item,ts"], ["log.parquet", "names its columns"]),
     ]
     return cases
 
@@ -123,6 +145,7 @@ def test_bad_log(name, tmp_path, good_workspace):
         assert message.count("\n") == 0, message
     for word in words:
         assert word in message, (word, message)
+    assert "\ufeff" not in message and "\x00" not in message, message
     # The previous good graph is untouched and nothing else was left behind.
     assert (good_workspace / "graph" / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in good_workspace.iterdir()) == ["graph"]
@@ -369,3 +392,39 @@ def test_millisecond_timestamps_reported(tmp_path):
     assert "timestamps read as epoch milliseconds (detected from their magnitude" in r.output
     m = json.loads((tmp_path / "ws" / "graph" / "manifest.json").read_text())
     assert m["params"]["time_unit"] == "ms" and m["counts"]["sessions"] == 5
+
+
+def test_tab_separated_file_named_csv(tmp_path):
+    comma = _write(tmp_path / "comma.csv", GOOD)
+    tabs = _write(tmp_path / "tabs.csv", "\ufeff" + GOOD.replace(",", "\t"))   # and a BOM
+    a = graphemb.build_graph(comma, workdir=tmp_path / "a")
+    b = graphemb.build_graph(tabs, workdir=tmp_path / "b")
+    assert a["counts"] == b["counts"]
+    ga, gb = graphemb.load_graph(tmp_path / "a")[0], graphemb.load_graph(tmp_path / "b")[0]
+    assert list(ga.node_ids) == list(gb.node_ids)
+    np.testing.assert_array_equal(ga.indices, gb.indices)
+
+
+TAOBAO = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
+                      "taobao-userbehavior", "UserBehavior_head.csv")
+
+
+@pytest.mark.skipif(not os.path.exists(TAOBAO), reason="shared Taobao sample not present")
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_headerless_taobao_sample(tmp_path, engine):
+    with open(TAOBAO) as fh:
+        head = [next(fh) for _ in range(2000)]
+    log = _write(tmp_path / "UserBehavior.csv", "".join(head))
+    args = ["--workdir", str(tmp_path / engine), "build-graph", str(log), "--no-header",
+            "--columns", "user,item,category,behavior,ts", "--engine", engine,
+            "--event-col", "behavior", "--event-weights", "pv=1,cart=3,fav=2,buy=5"]
+    r = CliRunner().invoke(main, args)
+    _ok(r)
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / engine / "graph" / "manifest.json").read_text())
+    assert m["counts"]["events_read"] == 2000          # the first event is not a header
+    assert m["params"]["time_unit"] == "s" and m["params"]["columns"][0] == "user"
+    assert m["counts"]["edges"] == 1586 and m["counts"]["users"] == 18
+    # Without --no-header the first event would be taken for a header: refused, not eaten.
+    r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "x"), "build-graph", str(log)])
+    assert r.exit_code == 1 and "no user column found" in r.output and "--no-header" in r.output
