@@ -96,8 +96,14 @@ Example:
 @click.pass_context
 def main(ctx, workdir, quiet):
     """Item embeddings from behaviour logs: graph, random walks, word2vec, export."""
+    import shlex
+
+    from . import workspace
+
     ctx.ensure_object(dict)
     ctx.obj.update(workdir=workdir, quiet=quiet)
+    # Named by the workspace lock to a second stage started meanwhile.
+    workspace.COMMAND = "graphemb " + shlex.join(sys.argv[1:])
 
 
 def graph_options(f, from_edges=True):
@@ -455,13 +461,18 @@ Examples:
   graphemb --workdir ppi evaluate node-classification --labels Homo_sapiens.mat --p 4 --q 1
   graphemb evaluate next-item examples/movielens/ratings.csv
 """)
-def evaluate_group():
+@click.pass_context
+def evaluate_group(ctx):
     """Measure the vectors: link prediction, node classification, next-item recall.
 
     Walk and train options not given are taken from the workspace (walks/ and model/
     manifests), else the defaults. Results are printed and written as JSON to
     WORKDIR/eval/TASK.json.
     """
+    from .workspace import locked
+
+    if not ctx.resilient_parsing:       # (shell completion)
+        ctx.with_resource(locked(ctx.obj["workdir"], "evaluate"))
 
 
 @evaluate_group.command("link-prediction", epilog="""\b

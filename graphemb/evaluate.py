@@ -195,7 +195,7 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
 def temporary_workspace(workdir, task: str, keep: bool = False):
     root = Workspace(workdir).root / "eval"
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{task}-", dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{task}-{os.getpid()}-", dir=root))  # pid: orphans
     try:
         yield tmp
     finally:

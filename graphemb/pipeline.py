@@ -15,8 +15,21 @@ from .logs import check_time_unit, parse_duration
 from .formats import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges
 from .progress import progress
-from .workspace import (Workspace, check_fresh, input_record, load_npy, read_manifest,
-                        save_npy, write_manifest)
+from .workspace import (Workspace, check_fresh, input_record, load_npy, locked,
+                        read_manifest, save_npy, write_manifest)
+
+def _one_stage_at_a_time(stage: str):
+    """Run the stage holding the workspace lock (graphemb.workspace.locked)."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def locked_stage(*args, **kwargs):
+            with locked(kwargs.get("workdir"), stage):
+                return fn(*args, **kwargs)
+        return locked_stage
+    return wrap
+
 
 P_MIN, P_MAX = 1e-6, 1e6      # --p/--q: 1/p finite, the rejection sampler's ratios exact
 
@@ -31,6 +44,7 @@ def check_workers(workers):
     return int(workers)
 
 
+@_one_stage_at_a_time("build-graph")
 def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None,
                 user_col: str | None = None, item_col: str | None = None,
                 time_col: str | None = None, weight_col: str | None = None,
@@ -129,6 +143,7 @@ def parse_shard(shard) -> tuple[int, int] | None:
     return i, n
 
 
+@_one_stage_at_a_time("walk")
 def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float = 1.0,
          q: float = 1.0, seed: int = 0, workers: int | None = None, batch_walks: int = 0,
          shard=None, quiet: bool = True) -> dict:
@@ -276,6 +291,7 @@ def check_walks(workdir=None, walk_dirs=None) -> None:
                             "Rerun `graphemb walk --walk-length 80`.")
 
 
+@_one_stage_at_a_time("train")
 def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
           sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
           min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
@@ -393,6 +409,7 @@ def export(output: str | Path, *, workdir=None, format: str | None = None,
             if not include_missing else 0}
 
 
+@_one_stage_at_a_time("run")
 def run(logs, output: str | Path | None = None, *, workdir=None, graph_options: dict | None = None,
         walk_options: dict | None = None, train_options: dict | None = None,
         export_format: str | None = None, quiet: bool = True) -> dict:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -84,6 +85,25 @@ class Workspace:
             shutil.rmtree(old, ignore_errors=True)
 
 
+    def remove_orphans(self) -> int:
+        """Delete what a killed stage of any kind left in the workspace: its temporary
+        folders (`.STAGE.tmp-PID-*` of a dead PID, `eval/.TASK-PID-*`), replaced folders
+        not yet deleted (`.STAGE.old-*`) and DuckDB spill folders. Called with the workspace
+        lock held, so no live stage owns them. Returns how many were removed."""
+        removed = 0
+        candidates = [*self.root.glob(".*.tmp-*"), *self.root.glob(".*.old-*"),
+                      *self.root.glob(".duckdb-spill-*"), *(self.root / "eval").glob(".*-*-*")]
+        for path in candidates:
+            if not path.is_dir() or path.is_symlink():
+                continue
+            pid = _pid_in(path.name) if ".tmp-" in path.name or path.parent.name == "eval" \
+                else None
+            if pid is not None and _alive(pid):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        return removed
+
     def _remove_orphans(self, stage: str) -> None:
         """Delete temporary folders left by a process of this stage that died mid-write."""
         for path in self.root.glob(f".{stage}.tmp-*"):
@@ -93,6 +113,80 @@ class Workspace:
                 continue
             if not _alive(pid):
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_in(name: str) -> int | None:
+    """The PID in '.walks.tmp-PID-xyz' or '.next-item-PID-xyz'; None if there is none."""
+    for part in name.split("-")[1:]:
+        if part.isdigit():
+            return int(part)
+    return None
+
+
+# --- One stage at a time per workspace ---------------------------------------------------------
+# A stage holds an exclusive flock on WORKDIR/.lock for its whole run; a second stage started
+# meanwhile fails at once, naming the holder. The kernel releases the lock when the holder
+# exits, however it exits. The file is removed on release (and re-checked after locking, so a
+# process that opened the removed file retries on the new one).
+
+COMMAND = None          # set by the CLI to the command line; else the Python API is named
+_HELD: dict[str, list] = {}
+
+
+def _holder_text(stage: str) -> str:
+    command = COMMAND or f"{Path(sys.argv[0]).name or 'python'} (Python API: graphemb.{stage})"
+    return f"pid {os.getpid()} (`{command}`, since {time.strftime('%H:%M:%S')})"
+
+
+@contextmanager
+def locked(workdir=None, stage: str = "stage"):
+    """Hold the workspace lock (re-entrant in one process: `run` calls every stage)."""
+    import fcntl
+
+    root = resolve_workdir(workdir)
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    key = str(root.resolve())
+    if key in _HELD:
+        yield
+        return
+    path = root / ".lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another stage"
+            finally:
+                os.close(fd)
+            raise GraphembError(f"{root}: workspace in use by {holder}; wait for it to finish "
+                                "or use another --workdir.") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, (_holder_text(stage) + "\n").encode())
+        _HELD[key] = [fd]
+        Workspace(root).remove_orphans()
+        yield
+    finally:
+        _HELD.pop(key, None)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+        if created:                 # a stage that failed before writing leaves no empty folder
+            try:
+                root.rmdir()
+            except OSError:
+                pass
 
 
 def _alive(pid: int) -> bool:

@@ -428,3 +428,88 @@ def test_headerless_taobao_sample(tmp_path, engine):
     # Without --no-header the first event would be taken for a header: refused, not eaten.
     r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "x"), "build-graph", str(log)])
     assert r.exit_code == 1 and "no user column found" in r.output and "--no-header" in r.output
+
+
+# --- One stage at a time per workspace; orphans of killed stages ----------------------------
+
+def _hold_lock(ws, seconds=60):
+    """Another process holding the workspace lock (as a running stage does)."""
+    code = ("import sys, time, graphemb.workspace as w\n"
+            "w.COMMAND = 'graphemb walk --num-walks 999'\n"
+            f"with w.locked({str(ws)!r}, 'walk'):\n"
+            "    print('held', flush=True)\n"
+            f"    time.sleep({seconds})\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+LOCKED_CASES = [
+    ("walk", ["walk", "--num-walks", "2"]),
+    ("train", ["train", "--dim", "4"]),
+    ("build-graph", ["build-graph", "LOG"]),
+    ("run", ["run", "LOG", "--dim", "4"]),
+    ("evaluate", ["evaluate", "link-prediction", "--dim", "4"]),
+]
+
+
+@pytest.mark.parametrize("name,args", LOCKED_CASES, ids=[c[0] for c in LOCKED_CASES])
+def test_second_stage_refused_while_one_runs(name, args, trained, tmp_path):
+    log = _write(tmp_path / "log.csv", GOOD)
+    args = [str(log) if a == "LOG" else a for a in args]
+    holder = _hold_lock(trained)
+    try:
+        before = _snapshot(trained)
+        t0 = time.time()
+        r = CliRunner().invoke(main, ["--workdir", str(trained), *args])
+        assert time.time() - t0 < 10                  # at once, not after the holder
+        _ok(r)
+        assert r.exit_code == 1, r.output
+        for word in ("workspace in use by", f"pid {holder.pid}", "graphemb walk --num-walks 999",
+                     "wait for it to finish", "--workdir"):
+            assert word in r.output, (word, r.output)
+        assert _snapshot(trained) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    # Released when the holder dies, however it dies.
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "-q", "walk", "--num-walks", "2"])
+    assert r.exit_code == 0, r.output
+
+
+def test_two_real_walks_at_once(tmp_path):
+    """Two `graphemb walk` processes in one workspace: the second fails at once, naming the
+    first; the first finishes."""
+    from helpers import random_graph
+
+    indptr, indices, _ = random_graph(5000, 100000, seed=2)
+    src = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    edges = _write(tmp_path / "edges.csv", "".join(f"{a},{b}\n" for a, b in zip(src, indices)))
+    ws = tmp_path / "ws"
+    graphemb.build_graph(from_edges=edges, workdir=ws)
+    cmd = [sys.executable, "-m", "graphemb", "--workdir", str(ws), "-q", "walk", "--p", "0.5",
+           "--num-walks", "60", "--walk-length", "80"]
+    first = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (ws / ".lock").exists():
+        time.sleep(0.02)
+    second = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    assert first.wait() == 0, first.stderr.read()
+    assert second.returncode == 1, second.stderr
+    assert f"workspace in use by pid {first.pid}" in second.stderr
+    assert "graphemb --workdir" in second.stderr and second.stderr.count("\n") == 1
+    assert not (ws / ".lock").exists()
+
+
+def test_any_stage_cleans_what_a_killed_stage_left(trained):
+    dead = 2**22 + 12345                      # above the default pid_max: never alive
+    litter = [trained / f".walks.tmp-{dead}-abc", trained / ".model.old-x1y2",
+              trained / ".duckdb-spill-q7", trained / "eval" / f".next-item-{dead}-zz"]
+    for path in litter:
+        path.mkdir(parents=True)
+        (path / "walks.npy").write_bytes(b"x" * 1000)
+    live = trained / f".walks.tmp-{os.getpid()}-mine"   # a live process's: kept
+    live.mkdir()
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "-q", "train", "--dim", "4"])
+    assert r.exit_code == 0, r.output
+    assert not any(p.exists() for p in litter) and live.exists()
