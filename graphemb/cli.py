@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 
 import click
@@ -61,15 +62,34 @@ class _Group(click.Group):
             raise click.ClickException("out of memory; try a smaller batch, fewer walks or "
                                        "--min-item-count to shrink the graph.") from None
         except KeyboardInterrupt:
-            raise click.ClickException("interrupted; earlier artifacts are unchanged.") from None
+            click.echo("interrupted; earlier artifacts are unchanged.", err=True)
+            raise click.exceptions.Exit(130) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except OSError as exc:          # disk full, file too large, permission denied...
+            raise click.ClickException(os_error_line(exc)) from None
         except Exception as exc:
             if os.environ.get("GRAPHEMB_DEBUG"):
                 raise
             raise click.ClickException(
                 f"internal error ({type(exc).__name__}: {exc}); this is a bug in graphemb, "
                 "please report it with GRAPHEMB_DEBUG=1 set to see the traceback.") from None
+
+
+def os_error_line(exc: OSError) -> str:
+    """'PATH: No space left on device (ENOSPC); earlier artifacts are unchanged.'"""
+    import errno as errno_mod
+    import re
+
+    code = exc.errno
+    if code is None:        # pyarrow and others put "[Errno 28]" in the text only
+        found = re.search(r"[Ee]rrno:? ?(\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    text = os.strerror(code) if code else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    name = f" ({errno_mod.errorcode[code]})" if code in errno_mod.errorcode else ""
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(os.fsdecode(p) for p in paths) + ": " if paths else ""
+    return f"{where}{text}{name}; earlier artifacts are unchanged."
 
 
 def _say(ctx, text: str) -> None:
@@ -102,6 +122,10 @@ def main(ctx, workdir, quiet):
 
     ctx.ensure_object(dict)
     ctx.obj.update(workdir=workdir, quiet=quiet)
+    if hasattr(signal, "SIGXFSZ"):
+        # Over `ulimit -f` a write then fails with EFBIG (reported with its path) instead of
+        # the signal killing the process with a core dump.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     # Named by the workspace lock to a second stage started meanwhile.
     workspace.COMMAND = "graphemb " + shlex.join(sys.argv[1:])
 

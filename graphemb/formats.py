@@ -78,6 +78,11 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
         elif fmt == "csv":
             _write_csv(tmp, ids, vectors, extra, key)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None:            # a bare write() error (disk full): name the file
+            from .workspace import named_os_error
+            raise named_os_error(exc, path) from None
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -129,6 +134,11 @@ def write_table(path: Path, fmt: str, table: pa.Table) -> list[Path]:
         else:
             pacsv.write_csv(table, tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None:
+            from .workspace import named_os_error
+            raise named_os_error(exc, path) from None
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

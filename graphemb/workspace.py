@@ -71,8 +71,10 @@ class Workspace:
         tmp = Path(tempfile.mkdtemp(prefix=f".{stage}.tmp-{os.getpid()}-", dir=self.root))
         try:
             yield tmp
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise named_os_error(exc, self.stage_dir(stage)) from None
             raise
         final = self.stage_dir(stage)
         old = None
@@ -115,6 +117,24 @@ class Workspace:
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def named_os_error(exc: OSError, path) -> OSError:
+    """A write error that names no file (write(), numpy's short writes, Arrow's IOError) as
+    one naming ``path``, with its errno when the text carries one."""
+    import re
+
+    code = exc.errno
+    if code is None:
+        found = re.search(r"[Ee]rrno:? ?(\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    if code:
+        return OSError(code, os.strerror(code), str(path))
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "requested and" in text and "written" in text:       # numpy: a short write
+        text = (f"write failed ({text}): the disk is full or the file size limit "
+                "(ulimit -f) was reached")
+    return OSError(f"{path}: {text}")
+
+
 def _pid_in(name: str) -> int | None:
     """The PID in '.walks.tmp-PID-xyz' or '.next-item-PID-xyz'; None if there is none."""
     for part in name.split("-")[1:]:
@@ -144,7 +164,7 @@ def locked(workdir=None, stage: str = "stage"):
     import fcntl
 
     root = resolve_workdir(workdir)
-    created = not root.exists()
+    created = [d for d in (root, *root.parents) if not os.path.lexists(d)]  # deepest first
     root.mkdir(parents=True, exist_ok=True)
     key = str(root.resolve())
     if key in _HELD:
@@ -182,11 +202,11 @@ def locked(workdir=None, stage: str = "stage"):
         except FileNotFoundError:
             pass
         os.close(fd)
-        if created:                 # a stage that failed before writing leaves no empty folder
+        for folder in created:      # a stage that failed before writing leaves no empty folder
             try:
-                root.rmdir()
+                folder.rmdir()
             except OSError:
-                pass
+                break
 
 
 def _alive(pid: int) -> bool:

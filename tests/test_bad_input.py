@@ -513,3 +513,114 @@ def test_any_stage_cleans_what_a_killed_stage_left(trained):
     r = CliRunner().invoke(main, ["--workdir", str(trained), "-q", "train", "--dim", "4"])
     assert r.exit_code == 0, r.output
     assert not any(p.exists() for p in litter) and live.exists()
+
+
+# --- Operating-system errors are reported as such, with the path --------------------------
+
+def _cli(ws, *args, limit_kb=None):
+    """graphemb in a real process, optionally under `ulimit -f` (file size limit, in KB)."""
+    import shlex
+
+    cmd = shlex.join([sys.executable, "-m", "graphemb", "--workdir", str(ws), *map(str, args)])
+    if limit_kb is not None:
+        cmd = f"ulimit -f {limit_kb}; {cmd}"
+    return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def movielens_template(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ml")
+    ws = root / "ws"
+    log = os.path.join(os.path.dirname(__file__), "..", "examples", "movielens", "ratings.csv")
+    graphemb.build_graph(log, workdir=ws)
+    graphemb.walk(workdir=ws, num_walks=1, walk_length=5)
+    graphemb.train(workdir=ws, dim=4, epochs=1, workers=1)
+    return ws, log
+
+
+DISK_FULL_CASES = [
+    ("build-graph", ["build-graph", "LOG"], ["ws/graph", "the file size limit"]),
+    ("walk", ["walk", "--num-walks", "3"], ["ws/walks", "File too large (EFBIG)"]),
+    ("train", ["train", "--dim", "16", "--epochs", "1"], ["ws/model", "File too large"]),
+    ("export", ["export", "OUT"], ["v.csv", "File too large (EFBIG)"]),
+]
+
+
+@pytest.mark.parametrize("name,args,words", DISK_FULL_CASES, ids=[c[0] for c in DISK_FULL_CASES])
+def test_file_size_limit_is_an_os_error(name, args, words, movielens_template, tmp_path):
+    import shutil
+
+    template, log = movielens_template
+    ws = tmp_path / "ws"
+    shutil.copytree(template, ws)
+    before = _snapshot(ws)
+    out = tmp_path / "v.csv"
+    args = [log if a == "LOG" else out if a == "OUT" else a for a in args]
+    r = _cli(ws, *args, limit_kb=100)
+    assert r.returncode == 1, r.stderr
+    message = r.stderr.strip()
+    assert message.count("\n") == 0 and message.startswith("Error: "), message
+    assert "bug in graphemb" not in message and "Traceback" not in message
+    for word in words + ["earlier artifacts are unchanged"]:
+        assert word in message, (word, message)
+    assert _snapshot(ws) == before and not out.exists()
+    assert sorted(p.name for p in ws.iterdir()) == ["graph", "model", "walks"]
+
+
+@pytest.mark.parametrize("name,error,words", [
+    ("disk full", OSError(28, os.strerror(28)), ["ws/walks", "No space left on device (ENOSPC)"]),
+    ("permission", PermissionError(13, os.strerror(13), "/mnt/ro/x"),
+     ["/mnt/ro/x", "Permission denied (EACCES)"]),
+    ("arrow IOError", OSError("error writing bytes. Detail: [errno 28] No space left"),
+     ["ws/walks", "No space left on device (ENOSPC)"]),
+])
+def test_os_errors_while_writing(name, error, words, trained, monkeypatch):
+    import graphemb.pipeline as pipeline_mod
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pipeline_mod, "write_manifest", fail)
+    before = _snapshot(trained)
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "walk", "--num-walks", "2"])
+    _ok(r)
+    assert r.exit_code == 1, r.output
+    for word in words:
+        assert word in r.output, (word, r.output)
+    assert _snapshot(trained) == before
+
+
+def test_workdir_below_a_file(tmp_path):
+    _write(tmp_path / "notes.txt", "hi")
+    r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "notes.txt" / "ws"), "build-graph",
+                                  str(_write(tmp_path / "log.csv", GOOD))])
+    _ok(r)
+    assert r.exit_code == 1
+    assert "notes.txt/ws: Not a directory (ENOTDIR)" in r.output
+    assert (tmp_path / "notes.txt").read_text() == "hi"
+
+
+def test_ctrl_c_exits_130(tmp_path):
+    from helpers import random_graph
+
+    indptr, indices, _ = random_graph(20000, 400000, seed=1)
+    src = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    edges = _write(tmp_path / "edges.csv", "".join(f"{a},{b}\n" for a, b in zip(src, indices)))
+    ws = tmp_path / "ws"
+    graphemb.build_graph(from_edges=edges, workdir=ws)
+    graphemb.walk(workdir=ws, num_walks=1, walk_length=5)
+    before = _snapshot(ws)
+    proc = subprocess.Popen([sys.executable, "-m", "graphemb", "--workdir", str(ws), "-q", "walk",
+                             "--num-walks", "300", "--walk-length", "200", "--p", "0.5"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(".walks.tmp")
+                                             for p in ws.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip() == "interrupted; earlier artifacts are unchanged."
+    assert _snapshot(ws) == before
+    assert not any(p.name.startswith(".walks.tmp") for p in ws.iterdir())
