@@ -113,8 +113,10 @@ Example:
 @click.option("--workdir", envvar="GRAPHEMB_WORKDIR", default="graphemb-out", show_default=True,
               type=click.Path(file_okay=False), help="Workspace folder (or GRAPHEMB_WORKDIR).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="On an internal error, show the traceback (as GRAPHEMB_DEBUG=1).")
 @click.pass_context
-def main(ctx, workdir, quiet):
+def main(ctx, workdir, quiet, verbose):
     """Item embeddings from behaviour logs: graph, random walks, word2vec, export."""
     import shlex
 
@@ -122,6 +124,8 @@ def main(ctx, workdir, quiet):
 
     ctx.ensure_object(dict)
     ctx.obj.update(workdir=workdir, quiet=quiet)
+    if verbose:
+        os.environ["GRAPHEMB_DEBUG"] = "1"
     if hasattr(signal, "SIGXFSZ"):
         # Over `ulimit -f` a write then fails with EFBIG (reported with its path) instead of
         # the signal killing the process with a core dump.
@@ -388,8 +392,9 @@ Examples:
   graphemb export vectors.bin --format word2vec-binary
   graphemb export side.parquet --what side-info     # EGES: per column and value
   graphemb export attention.csv --what attention    # EGES: weights per item
+  graphemb export - --format word2vec | head        # to stdout
 """)
-@click.argument("output", type=click.Path(dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(pipeline.FORMATS),
               help="Default: from the file name (.parquet, .txt, .bin, .npy, .csv).")
 @click.option("--what", type=click.Choice(["vectors", "side-info", "attention"]),
@@ -398,12 +403,18 @@ Examples:
                    "model's side-information embeddings or attention weights.")
 @click.pass_context
 def export_cmd(ctx, output, fmt, what):
-    """Write the item vectors (item_id, vector) to a file."""
+    """Write the item vectors (item_id, vector) to a file, or to stdout with - (CSV unless
+    --format says; word2vec text with --format word2vec). Onto a symlink, the link's target is
+    written; a device or FIFO is written into."""
     r = pipeline.export(output, workdir=ctx.obj["workdir"], format=fmt, what=what)
+    to = "stdout" if output == "-" else ", ".join(r["files"])
+    if ctx.obj["quiet"]:
+        return
     if what == "attention":
-        _say(ctx, f"wrote attention weights of {r['rows']:,} items to {', '.join(r['files'])}")
+        text = f"wrote attention weights of {r['rows']:,} items to {to}"
     else:
-        _say(ctx, f"wrote {r['rows']:,} vectors of dim {r['dim']} to {', '.join(r['files'])}")
+        text = f"wrote {r['rows']:,} vectors of dim {r['dim']} to {to}"
+    click.echo(text, err=output == "-")      # stdout holds the vectors
 
 
 @main.command("run", epilog="""\b
@@ -767,6 +778,60 @@ def recommend_cmd(ctx, user, k, user_vectors_path, logs, keep_seen, cold):
         tail = ("\tyes" if flag else "\tno") if cold else ""
         click.echo(f"{rank}\t{item}\t{score:.4f}{tail}")
 
+
+@main.command("status", epilog="""\b
+Example:
+  graphemb status
+  graphemb --workdir ml status
+""")
+@click.pass_context
+def status_cmd(ctx):
+    """Each stage of the workspace: parameters, fresh or stale, and the command to rerun.
+
+    Exit status 0 when every stage is fresh, 1 otherwise."""
+    from .status import status
+
+    rows = status(ctx.obj["workdir"])
+    for r in rows:
+        click.echo(f"{r['stage']:<6} {r['state']:<10} {r['folder']}")
+        if r["params"]:
+            click.echo(f"       {r['params']}")
+        if r["why"] and r["state"] != "fresh":
+            click.echo(f"       {r['why']}")
+        click.echo(f"       {'rerun' if r['state'] != 'missing' else 'run'}: {r['command']}")
+    if any(r["state"] != "fresh" for r in rows):
+        ctx.exit(1)
+
+
+# -q/--quiet and -v/--verbose after the subcommand too (`graphemb walk -q`), as before it.
+
+def _set_quiet(ctx, param, value):
+    if value:
+        ctx.ensure_object(dict)["quiet"] = True
+
+
+def _set_verbose(ctx, param, value):
+    if value:
+        os.environ["GRAPHEMB_DEBUG"] = "1"
+
+
+def _add_verbosity(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _add_verbosity(command)
+            continue
+        taken = {o for p in command.params for o in getattr(p, "opts", [])}
+        if not taken & {"-q", "--quiet"}:
+            command.params.append(click.Option(
+                ["--quiet", "-q"], is_flag=True, expose_value=False, callback=_set_quiet,
+                help="No progress bars or summaries (also before the command)."))
+        if not taken & {"-v", "--verbose"}:
+            command.params.append(click.Option(
+                ["--verbose", "-v"], is_flag=True, expose_value=False, callback=_set_verbose,
+                help="Traceback on an internal error (also before the command)."))
+
+
+_add_verbosity(main)     # keep last: it reaches only the commands defined above
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

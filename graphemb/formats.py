@@ -47,18 +47,46 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def _target(path: Path) -> tuple[Path, bool]:
+    """Where to write: through a symlink to its target (never replacing the link), and
+    whether that is not a regular file (a device or FIFO: written into, not renamed onto)."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    return path, path.exists() and not path.is_file()
+
+
+def _device_tmp(path: Path) -> Path:
+    import tempfile
+    return Path(tempfile.mkdtemp(prefix=".graphemb-export-")) / path.name
+
+
+def _put(tmp: Path, path: Path, device: bool) -> None:
+    """Move the finished file into place: renamed (atomic), or copied into a device."""
+    if not device:
+        os.replace(tmp, path)
+        return
+    import shutil
+    with open(tmp, "rb") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    tmp.unlink()
+    tmp.parent.rmdir()
+
+
 def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
                   extra: dict | None = None, key: str = "item_id") -> list[Path]:
     """Write to a temporary name and rename into place; returns the files written.
 
     ``key`` names the id column (Parquet, CSV, the .ids.parquet of npy)."""
-    path = Path(path)
+    path, device = _target(Path(path))
     if fmt not in FORMATS:
         raise GraphembError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     if path.parent and not path.parent.exists():
         raise GraphembError(f"{path.parent}: folder does not exist; create it or choose "
                             "another output path.")
-    tmp = _tmp_name(path)
+    if device and fmt == "npy":
+        raise GraphembError(f"{path}: not a regular file; npy output is two files "
+                            "(.npy and .ids.parquet), write it to a folder.")
+    tmp = _device_tmp(path) if device else _tmp_name(path)
     written = []
     try:
         if fmt == "parquet":
@@ -77,7 +105,7 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
             written.append(ids_path)
         elif fmt == "csv":
             _write_csv(tmp, ids, vectors, extra, key)
-        os.replace(tmp, path)
+        _put(tmp, path, device)
     except OSError as exc:
         if exc.filename is None:            # a bare write() error (disk full): name the file
             from .workspace import named_os_error
@@ -86,6 +114,8 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
     finally:
         if tmp.exists():
             tmp.unlink()
+        if device and tmp.parent.exists():
+            tmp.parent.rmdir()
     return [path] + written
 
 
@@ -121,19 +151,19 @@ def write_table(path: Path, fmt: str, table: pa.Table) -> list[Path]:
     """A plain table (e.g. attention weights) as Parquet or CSV, renamed into place."""
     import pyarrow.csv as pacsv
 
-    path = Path(path)
+    path, device = _target(Path(path))
     if fmt not in ("parquet", "csv"):
         raise GraphembError(f"{path}: this table is written as .parquet or .csv, not {fmt}.")
     if path.parent and not path.parent.exists():
         raise GraphembError(f"{path.parent}: folder does not exist; create it or choose "
                             "another output path.")
-    tmp = _tmp_name(path)
+    tmp = _device_tmp(path) if device else _tmp_name(path)
     try:
         if fmt == "parquet":
             pq.write_table(table, tmp)
         else:
             pacsv.write_csv(table, tmp)
-        os.replace(tmp, path)
+        _put(tmp, path, device)
     except OSError as exc:
         if exc.filename is None:
             from .workspace import named_os_error
@@ -142,4 +172,6 @@ def write_table(path: Path, fmt: str, table: pa.Table) -> list[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+        if device and tmp.parent.exists():
+            tmp.parent.rmdir()
     return [path]

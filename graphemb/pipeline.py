@@ -1,6 +1,7 @@
 """The Python API: one function per CLI verb, each reading and writing a workspace."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if from_edges is not None:
         src, dst, weight, item_ids, item_counts, counts = read_edge_list(Path(from_edges),
                                                                           delimiter)
-        source = {"edges": str(from_edges)}
+        source = {"edges": os.path.abspath(from_edges)}    # usable from any folder
     else:
         if engine not in ENGINES:
             raise GraphembError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
@@ -92,7 +93,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
             engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit),
             column_names=column_names)
-        source = {"logs": str(logs), "engine": counts.pop("engine"),
+        source = {"logs": os.path.abspath(logs), "engine": counts.pop("engine"),
                   "time_unit": counts.pop("time_unit"), "time_unit_option": time_unit or "auto",
                   "columns": column_names}
     t_read = time.perf_counter()
@@ -388,6 +389,9 @@ def export(output: str | Path, *, workdir=None, format: str | None = None,
     what="side-info" or "attention" writes their side-information embeddings or attention
     weights instead.
     """
+    if str(output) == "-":
+        return _export_to_stdout(workdir=workdir, format=format,
+                                 include_missing=include_missing, what=what)
     output = Path(output)
     fmt = format or guess_format(output)
     if fmt not in FORMATS:
@@ -407,6 +411,31 @@ def export(output: str | Path, *, workdir=None, format: str | None = None,
     return {"files": [str(f) for f in files], "rows": int(len(ids)), "dim": int(vectors.shape[1]),
             "format": fmt, "skipped_without_vector": int((~has_vector).sum())
             if not include_missing else 0}
+
+
+def _export_to_stdout(*, workdir, format, include_missing, what) -> dict:
+    """`export -`: the file (CSV unless --format says) written whole, then copied to stdout,
+    so that a failure sends nothing half-written down the pipe."""
+    import shutil
+    import sys
+    import tempfile
+
+    fmt = format or "csv"
+    if fmt == "npy":
+        raise GraphembError("export -: npy output is two files (.npy and .ids.parquet); "
+                            "choose another --format for stdout.")
+    with tempfile.TemporaryDirectory(prefix="graphemb-export-") as tmp:
+        result = export(Path(tmp) / "stdout", workdir=workdir, format=fmt,
+                        include_missing=include_missing, what=what)
+        out = getattr(sys.stdout, "buffer", None)
+        with open(result["files"][0], "rb") as fh:
+            if out is None:     # a text-only stdout (a test runner): text formats only
+                sys.stdout.write(fh.read().decode("utf-8"))
+            else:
+                sys.stdout.flush()
+                shutil.copyfileobj(fh, out, 1 << 20)
+                out.flush()
+    return {**result, "files": ["-"]}
 
 
 @_one_stage_at_a_time("run")

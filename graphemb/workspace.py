@@ -270,7 +270,8 @@ def read_manifest(folder: Path, stage: str) -> dict:
 
 def input_record(folder: Path) -> dict:
     """How a stage remembers one of its inputs: the hash of that input's manifest."""
-    return {"path": str(folder), "manifest_sha": file_hash(Path(folder) / "manifest.json")}
+    return {"path": os.path.abspath(folder),
+            "manifest_sha": file_hash(Path(folder) / "manifest.json")}
 
 
 def check_fresh(manifest: dict, stage_folder: Path, stage: str, input_name: str,

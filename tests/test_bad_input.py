@@ -624,3 +624,67 @@ def test_ctrl_c_exits_130(tmp_path):
     assert err.strip() == "interrupted; earlier artifacts are unchanged."
     assert _snapshot(ws) == before
     assert not any(p.name.startswith(".walks.tmp") for p in ws.iterdir())
+
+
+# --- Verbosity after the command, export to stdout and through links, status ----------------
+
+def test_quiet_and_verbose_after_the_command(trained, monkeypatch):
+    monkeypatch.delenv("GRAPHEMB_DEBUG", raising=False)      # -v sets it; restored after
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "export", str(trained / "v.csv"),
+                                  "--quiet", "-v"])
+    assert r.exit_code == 0 and r.output == "", r.output
+    assert os.environ.get("GRAPHEMB_DEBUG") == "1"
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "walk", "--num-walks", "2", "-q"])
+    assert r.exit_code == 0 and r.output == "", r.output
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "evaluate", "next-item", "-q",
+                                  "--help"])
+    assert "-q, --quiet" in r.output and "-v, --verbose" in r.output
+
+
+def test_export_to_stdout(trained):
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "export", "-", "--format",
+                                  "word2vec"])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0] == "3 4" and len(lines) == 4          # header + 3 vectors, nothing else
+    assert "to stdout" in r.stderr
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "export", "-", "--format", "npy"])
+    _ok(r)
+    assert r.exit_code == 1 and "two files" in r.output
+
+
+def test_export_writes_through_a_symlink(trained, tmp_path):
+    target = _write(tmp_path / "real.csv", "old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "export", str(link)])
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith('"item_id"')
+    r = CliRunner().invoke(main, ["--workdir", str(trained), "export", "/dev/null", "--format",
+                                  "parquet"])
+    assert r.exit_code == 0, r.output
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_manifest_paths_absolute_and_status(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "log.csv", GOOD)
+    for args in (["build-graph", "log.csv"], ["walk", "--num-walks", "2", "--p", "0.5"],
+                 ["train", "--dim", "4", "--epochs", "1"]):
+        assert CliRunner().invoke(main, ["--workdir", "ws", "-q", *args]).exit_code == 0
+    m = json.loads((tmp_path / "ws" / "graph" / "manifest.json").read_text())
+    assert m["params"]["logs"] == str(tmp_path / "log.csv")
+    monkeypatch.chdir(tmp_path / "ws")          # commands work from another folder
+    r = CliRunner().invoke(main, ["--workdir", ".", "status"])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("fresh") == 3 and "p=0.5" in r.output
+    assert f"rerun: graphemb --workdir . build-graph {tmp_path / 'log.csv'}" in r.output
+    assert "graphemb --workdir . walk --num-walks 2 --walk-length 80 --p 0.5" in r.output
+    r = CliRunner().invoke(main, ["--workdir", ".", "-q", "walk", "--num-walks", "3"])
+    assert r.exit_code == 0
+    r = CliRunner().invoke(main, ["--workdir", ".", "status"])
+    assert r.exit_code == 1 and "model  stale" in r.output and "rewritten" in r.output
+    r = CliRunner().invoke(main, ["--workdir", "nowhere", "status"])
+    _ok(r)
+    assert r.exit_code == 1 and "no workspace here" in r.output
