@@ -4,18 +4,23 @@ PYTHON ?= python3
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 WORK ?= examples/out
 
-.PHONY: install demo test bench clean
+.PHONY: install install-demo demo test bench clean
 
+# Tests need pytest, polars and pyspark (Spark also needs Java 17+, see README).
 install:
 	$(PYTHON) -m pip install $(PIP_FLAGS) -e ".[test]"
 
-demo: install
+# The demo needs graphemb's own dependencies only: no pytest, no pyspark.
+install-demo:
+	$(PYTHON) -m pip install $(PIP_FLAGS) -e .
+
+demo: install-demo
 	WORK=$(WORK) PYTHON=$(PYTHON) bash examples/demo.sh
 
 test: install
 	$(PYTHON) -m pytest -q
 
-bench: install
+bench: install-demo
 	$(PYTHON) benchmarks/pipeline.py
 
 clean:
