@@ -293,10 +293,18 @@ def side_info_options(f, item_flag="--item-col"):
     return f
 
 
-def _side_kwargs(kw):
+def _side_kwargs(kw, ctx=None):
     out = {k: kw.pop(k) for k in ("side_info", "side_cols", "fusion", "multi_value", "trainer",
                                   "side_update", "attention_lr")}
     out["item_col"] = kw.pop("side_item_col")
+    if ctx is not None and out["side_info"] is None:
+        # Options of EGES alone would do nothing without its table: refuse them.
+        idle = [ctx.command.params[[p.name for p in ctx.command.params].index(k)].opts[0]
+                for k in ("side_cols", "fusion", "multi_value", "side_update", "attention_lr",
+                          "side_item_col") if _given(ctx, {k: None})]
+        if idle:
+            raise click.UsageError(f"{', '.join(idle)} only apply with --side-info (EGES); "
+                                   "add the item table or drop them.")
     return out
 
 
@@ -370,7 +378,7 @@ Examples:
 def train_cmd(ctx, walk_dirs, **kw):
     """Train word2vec on the walks (or EGES/GES with --side-info)."""
     m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                       walk_dirs=walk_dirs or None, **_side_kwargs(kw), **_train_kwargs(kw))
+                       walk_dirs=walk_dirs or None, **_side_kwargs(kw, ctx), **_train_kwargs(kw))
     _say_trained(ctx, m)
 
 
@@ -433,7 +441,7 @@ Example:
 def run_cmd(ctx, logs, output, **kw):
     """Run build-graph, walk, train (and export) with one set of options (LOGS, or an edge
     list with --from-edges)."""
-    side = _side_kwargs(kw)
+    side = _side_kwargs(kw, ctx)
     g, w = _graph_kwargs(kw), _walk_kwargs(kw)
     t = {**_train_kwargs(kw, seed=w["seed"], workers=w["workers"]), **side}
     r = pipeline.run(logs, output, workdir=ctx.obj["workdir"], graph_options=g, walk_options=w,

@@ -72,9 +72,20 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
     column_names = parse_columns(no_header, columns)
-    if from_edges is not None and column_names:
-        raise GraphembError("--no-header/--columns apply to a log; an edge list's header is "
-                            "optional and found by itself, drop them.")
+    if from_edges is not None:
+        # Options of a behaviour log would be ignored on an edge list: refuse them.
+        log_only = {"--user-col": user_col, "--item-col": item_col, "--time-col": time_col,
+                    "--weight-col": weight_col, "--event-col": event_col,
+                    "--event-weights": event_weights, "--max-user-events": max_user_events,
+                    "--no-header/--columns": column_names,
+                    "--session-gap": None if parse_duration(session_gap) == 1800 else session_gap,
+                    "--min-item-count": None if min_item_count == 1 else min_item_count,
+                    "--engine": None if engine == "auto" else engine,
+                    "--memory-limit": None if memory_limit == "8GB" else memory_limit}
+        idle = [k for k, v in log_only.items() if v not in (None, False)]
+        if idle:
+            raise GraphembError(f"{', '.join(idle)}: option(s) of a behaviour log, which an "
+                                "edge list (--from-edges) would ignore; drop them.")
     if from_edges is not None and time_unit not in (None, "auto"):
         raise GraphembError("--time-unit applies to a log's time column; an edge list has "
                             "none, drop it.")

@@ -306,6 +306,13 @@ OPTION_CASES = [
     ("--time-unit on an edge list", ["build-graph", "--from-edges", "LOG", "--time-unit", "s"],
      1, ["--time-unit", "edge list"]),
     ("--time-unit hours", ["build-graph", "LOG", "--time-unit", "h"], 2, ["--time-unit"]),
+    ("log options on an edge list", ["build-graph", "--from-edges", "LOG", "--user-col", "u",
+                                     "--min-item-count", "3"], 1,
+     ["--user-col", "--min-item-count", "edge list", "ignore"]),
+    ("EGES options without --side-info", ["train", "--side-cols", "genre", "--fusion", "ges"],
+     2, ["--side-cols", "--fusion", "--side-info"]),
+    ("run: EGES options without --side-info", ["run", "LOG", "--attention-lr", "0.5"], 2,
+     ["--attention-lr", "--side-info"]),
 ]
 
 
