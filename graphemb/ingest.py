@@ -31,8 +31,8 @@ def pick_column(path: Path, header: list[str], given: str | None, candidates, op
             return name
     hint = ""
     if any(_looks_numeric(h) for h in header):     # line 1 is an event, not a header
-        hint = (" or, as line 1 looks like data, read the file with --no-header --columns "
-                "user,item,...")
+        hint = (" or, as line 1 looks like data, name the fields with --no-header --columns "
+                "(e.g. user,item,category,behavior,ts)")
     raise GraphembError(f"{path}: no {option.split('-')[0]} column found among "
                         f"({', '.join(header[:12])}); name it with --{option}{hint}.")
 
