@@ -97,6 +97,12 @@ def _say(ctx, text: str) -> None:
         click.echo(text)
 
 
+def _tsv(value) -> str:
+    """A TSV field: backslash, tab and line breaks escaped (as PostgreSQL's text COPY does)."""
+    return (str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
 def _table(rows) -> str:
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
@@ -711,9 +717,9 @@ def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, name
             click.echo(f"# {q} is a cold-start item (side information only): neighbours by "
                        "the model's co-occurrence score, not cosine", err=True)
         for rank, (item, score, flag) in enumerate(zip(nb, sc, flags), 1):
-            name = f"\t{names.get(str(item), '')}" if names_path else ""
+            name = f"\t{_tsv(names.get(str(item), ''))}" if names_path else ""
             tail = ("\tyes" if flag else "\tno") if cold else ""
-            click.echo(f"{q}\t{rank}\t{item}\t{score:.4f}{name}{tail}")
+            click.echo(f"{_tsv(q)}\t{rank}\t{_tsv(item)}\t{score:.4f}{name}{tail}")
     if min_count > 1 and not ctx.obj["quiet"]:
         click.echo(f"neighbours among the {r['candidates']:,} items with >= {min_count} events "
                    "(--min-count 1 for all)", err=True)

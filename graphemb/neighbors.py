@@ -306,16 +306,25 @@ class LSHIndex:
 # Items of the model
 
 
+def match_ids(index, items: list[str]) -> np.ndarray:
+    """Position of each id in ``index`` (a pandas Index of ids as text), -1 if absent: the id
+    as given first (ids may hold spaces), else with surrounding white space stripped."""
+    pos = index.get_indexer(items)
+    again = np.flatnonzero(pos < 0)
+    if len(again):
+        pos[again] = index.get_indexer([items[i].strip() for i in again])
+    return pos
+
+
 def lookup_items(node_ids: np.ndarray, items, where: str = "the model") -> np.ndarray:
     """Node index of each requested item id (given as text); unknown ids raise GraphembError."""
     import pandas as pd
 
-    items = [str(x).strip() for x in items]
-    index = pd.Index(np.asarray(node_ids).astype(str))
-    pos = index.get_indexer(items)
+    items = [str(x) for x in items]
+    pos = match_ids(pd.Index(np.asarray(node_ids).astype(str)), items)
     missing = np.flatnonzero(pos < 0)
     if len(missing):
-        bad = items[missing[0]]
+        bad = items[missing[0]].strip()
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise GraphembError(f"item {bad!r} is not in {where}{more}; check the id, or that it "
                             "has at least one transition in the log (see `graphemb build-graph`).")
@@ -326,8 +335,12 @@ def read_items_file(path) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise GraphembError(f"{path}: no such file; give one item id per line.")
+    from .ingest import ITEM_COLUMNS
+
     items = [line.split(",")[0].strip() for line in path.read_text().splitlines()]
     items = [x for x in items if x]
+    if items and items[0] in (*ITEM_COLUMNS, "id", "ID"):
+        items = items[1:]                       # a header line such as item_id
     if not items:
         raise GraphembError(f"{path}: holds no item ids; give one item id per line.")
     return items
@@ -354,11 +367,11 @@ def _split_queries(ids: np.ndarray, cold_ids, items) -> tuple[np.ndarray, np.nda
     """(graph node or -1, cold-start row or -1) of each query; unknown ids raise."""
     import pandas as pd
 
-    text = [str(x).strip() for x in items]
-    node = pd.Index(np.asarray(ids).astype(str)).get_indexer(text)
+    text = [str(x) for x in items]
+    node = match_ids(pd.Index(np.asarray(ids).astype(str)), text)
     cold = np.full(len(text), -1, dtype=np.int64)
     if cold_ids is not None and (node < 0).any():
-        cold = pd.Index(np.asarray(cold_ids).astype(str)).get_indexer(text)
+        cold = match_ids(pd.Index(np.asarray(cold_ids).astype(str)), text)
         cold[node >= 0] = -1
     if ((node < 0) & (cold < 0)).any():
         lookup_items(ids, [t for t, n, c in zip(text, node, cold) if n < 0 and c < 0])

@@ -695,3 +695,31 @@ def test_manifest_paths_absolute_and_status(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["--workdir", "nowhere", "status"])
     _ok(r)
     assert r.exit_code == 1 and "no workspace here" in r.output
+
+
+def test_similar_ids_with_spaces_header_lines_and_tsv_escaping(tmp_path):
+    """An id stored with spaces is found as given; a header in --items-file is no id; ids and
+    names holding tabs or line breaks are escaped, so every output row has the same fields."""
+    ws = tmp_path / "ws"
+    pairs = [("  space  ", "b"), ("b", "c\\td"), ("c\\td", "  space  "), ("b", "e"), ("e", "c\\td")]
+    # "c\td" becomes an id with a real tab, quoted in a CSV edge list
+    rows = ["src,dst"] + [f'"{u}","{v}"' for u, v in pairs]
+    (tmp_path / "edges.csv").write_text("\n".join(rows).replace("\\t", "\t") + "\n")
+    for args in (["build-graph", "--from-edges", tmp_path / "edges.csv", "--undirected"],
+                 ["walk", "--num-walks", "5", "--walk-length", "10", "--seed", "1"],
+                 ["train", "--dim", "8", "--epochs", "1", "--workers", "1"]):
+        r = CliRunner().invoke(main, ["--workdir", str(ws)] + [str(a) for a in args])
+        assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["--workdir", str(ws), "similar", "  space  ", "-k", "3",
+                                  "--min-count", "1"])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert all(len(line.split("\t")) == 4 for line in lines), lines
+    assert lines[1].split("\t")[0] == "  space  "
+    assert any(line.split("\t")[2] == "c\\td" for line in lines[1:])   # tab escaped
+    items = tmp_path / "items.txt"
+    items.write_text("item_id\nb\n")
+    r = CliRunner().invoke(main, ["--workdir", str(ws), "similar", "--items-file", str(items),
+                                  "-k", "2", "--min-count", "1"])
+    assert r.exit_code == 0, r.output
+    assert {line.split("\t")[0] for line in r.stdout.strip().splitlines()[1:]} == {"b"}
