@@ -438,10 +438,12 @@ def main():
     ap.add_argument("--side-update", default="mean", choices=["mean", "sqrt", "sum"])
     ap.add_argument("--attention-lr", type=float, default=0.1)
     ap.add_argument("--models", default="DeepWalk,GES,EGES")
+    ap.add_argument("--graphs", default="PPI,Cora,SBM", help="parity: which graphs")
     args = ap.parse_args()
     sections = []
     if args.only in (None, "parity"):
-        data = [("PPI", ppi), ("Cora", cora), ("SBM", sbm)]
+        data = [(name, make) for name, make in (("PPI", ppi), ("Cora", cora), ("SBM", sbm))
+                if name in args.graphs.split(",")]
         windows, epochs = ([10], [1]) if args.quick else ([5, 10], [1, 5])
         sections.append("## Trainer parity\n\n" +
                         parity(data, windows, epochs, list(range(args.seeds))))
