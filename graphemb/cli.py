@@ -1,6 +1,7 @@
 """The command line: a thin click skin over graphemb's Python API (same verbs)."""
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import signal
@@ -67,6 +68,11 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except OSError as exc:          # disk full, file too large, permission denied...
+            if errno_of(exc) == errno.EPIPE:
+                # The reader went away (`graphemb export - | head`): stop quietly, as cat
+                # does; stdout goes to devnull so Python's own flush at exit stays silent.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise click.exceptions.Exit(141) from None
             raise click.ClickException(os_error_line(exc)) from None
         except Exception as exc:
             if os.environ.get("GRAPHEMB_DEBUG"):
@@ -76,15 +82,22 @@ class _Group(click.Group):
                 "please report it with GRAPHEMB_DEBUG=1 set to see the traceback.") from None
 
 
+def errno_of(exc: OSError) -> int | None:
+    """The errno of an OSError; pyarrow and others put "[Errno 28]" in the text only."""
+    import re
+
+    if exc.errno is not None:
+        return exc.errno
+    found = re.search(r"[Ee]rrno:? ?(\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
 def os_error_line(exc: OSError) -> str:
     """'PATH: No space left on device (ENOSPC); earlier artifacts are unchanged.'"""
     import errno as errno_mod
     import re
 
-    code = exc.errno
-    if code is None:        # pyarrow and others put "[Errno 28]" in the text only
-        found = re.search(r"[Ee]rrno:? ?(\d+)", str(exc))
-        code = int(found.group(1)) if found else None
+    code = errno_of(exc)
     text = os.strerror(code) if code else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     name = f" ({errno_mod.errorcode[code]})" if code in errno_mod.errorcode else ""
     paths = [p for p in (exc.filename, exc.filename2) if p is not None]

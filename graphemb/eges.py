@@ -528,7 +528,7 @@ def load_side_table(folder: Path) -> pa.Table:
 
 def side_info_record(path: Path) -> dict:
     """How the model manifest remembers the side-information table."""
-    return {"path": str(path), "sha256": file_hash(Path(path))}
+    return {"path": str(Path(path).resolve()), "sha256": file_hash(Path(path))}
 
 
 # ------------------------------------------------------------------------ the stage
@@ -594,7 +594,8 @@ def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "
                      for i, (_, _, folder) in enumerate(walk_sets)},
                   "graph": input_record(ws.graph)}
         if side is not None:
-            params.update({"side_info": str(side_info), "side_cols": side.columns,
+            params.update({"side_info": str(Path(side_info).resolve()),
+                           "side_cols": side.columns,
                            "item_col": side.item_col, "multi_value": multi_value,
                            "attention_lr": attention_lr, "side_update": side_update,
                            "components": ["item"] + side.columns})

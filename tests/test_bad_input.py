@@ -723,3 +723,22 @@ def test_similar_ids_with_spaces_header_lines_and_tsv_escaping(tmp_path):
                                   "-k", "2", "--min-count", "1"])
     assert r.exit_code == 0, r.output
     assert {line.split("\t")[0] for line in r.stdout.strip().splitlines()[1:]} == {"b"}
+
+
+def test_export_to_a_pipe_closed_early_stops_quietly(tmp_path):
+    """`graphemb export - | head -1`: the reader leaves; exit 141 (as cat), nothing on stderr."""
+    log = _write(tmp_path / "good.csv", GOOD)
+    ws = tmp_path / "ws"
+    for args in (["build-graph", str(log)], ["walk", "--num-walks", "2", "--walk-length", "5"],
+                 ["train", "--dim", "40000", "--epochs", "1", "--workers", "1"]):
+        r = CliRunner().invoke(main, ["--workdir", str(ws), "-q", *args])
+        assert r.exit_code == 0, r.output
+    # ~1 MB of CSV: far more than a pipe holds, so the writer meets the closed end
+    proc = subprocess.Popen([sys.executable, "-m", "graphemb", "--workdir", str(ws),
+                             "export", "-", "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == "", err
