@@ -216,6 +216,14 @@ def _subsample(walks, r, keep_prob, use_sample, state, sent):
     return n, state
 
 
+@njit(cache=True, inline="always")
+def _shrunk_window(state, i, n, window):
+    """word2vec's window around position i, shrunk by b drawn in [0, window): (state, lo, hi)."""
+    state, bits = _next64(state)
+    b = np.int64(bits % np.uint64(window))
+    return state, max(0, i - window + b), min(n, i + window - b + 1)
+
+
 @njit(cache=True, parallel=True, fastmath=True)
 def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_alias,
                          keep_prob, use_sample, window, negative, alpha, min_alpha,
@@ -244,10 +252,7 @@ def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_al
             words += n
             for i in range(n):
                 centre = sent[i]
-                state, bits = _next64(state)
-                b = np.int64(bits % np.uint64(window))
-                lo = max(0, i - window + b)
-                hi = min(n, i + window - b + 1)
+                state, lo, hi = _shrunk_window(state, i, n, window)
                 for j in range(lo, hi):
                     if j == i:
                         continue
@@ -321,10 +326,7 @@ def train_block(walks, first_chunk, seed, epoch, feat, E, Z, A, learn_attention,
             words += n
             for i in range(n):
                 centre = sent[i]
-                state, bits = _next64(state)
-                b = np.int64(bits % np.uint64(window))
-                lo = max(0, i - window + b)
-                hi = min(n, i + window - b + 1)
+                state, lo, hi = _shrunk_window(state, i, n, window)
                 for j in range(lo, hi):
                     if j == i:
                         continue
