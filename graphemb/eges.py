@@ -297,13 +297,13 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
     vectors = np.zeros((n, E.shape[1]), dtype=np.float32)
     for j in range(feat.shape[1]):
         vectors += weights[:, j, None] * E[feat[:, j]]
-    side_mean = _side_mean(E, feat[:, 1:])
     has_vector = token_counts > 0
     in_table = np.zeros(n, dtype=bool)
     in_table[pos[warm]] = True
     # Graph items no walk reached: from their side information, as a cold-start item.
     fill = ~has_vector & in_table
-    vectors[fill] = side_mean[fill]
+    vectors[fill] = centroid_cold_vectors(vectors, has_vector, node_codes, node_codes[fill],
+                                          sizes)
     vectors[~has_vector & ~in_table] = 0.0
     has_vector = has_vector | fill
 
@@ -315,7 +315,7 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
     # the fused side embeddings instead.
     cold_vectors = centroid_cold_vectors(vectors, has_vector, node_codes, side.codes[cold],
                                          sizes)
-    cold_side_vectors = cold_fused(E, offsets[None, :] + side.codes[cold])
+    cold_side_vectors = _side_mean(E, offsets[None, :] + side.codes[cold])
     cold_ids = ids_like(side.keys[cold], node_ids)
 
     side_embeddings, side_items = [], []
@@ -340,22 +340,7 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
                       side.codes[cold], token_counts, E, Z, A, counts, stats)
 
 
-def value_centroids(vectors: np.ndarray, has_vector: np.ndarray, codes: np.ndarray,
-                    n_values: int, weights: np.ndarray | None = None) -> tuple:
-    """Per value of one side column, the (weighted) mean of the trained vectors of the
-    graph items that have it: (centroids [n_values, dim], items with a vector per value)."""
-    use = has_vector
-    w = np.ones(len(codes)) if weights is None else np.asarray(weights, dtype=np.float64)
-    w = np.where(use, w, 0.0)
-    total = np.bincount(codes, weights=w, minlength=n_values)
-    sums = np.zeros((n_values, vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, codes[use], w[use, None] * vectors[use])
-    items = np.bincount(codes[use], minlength=n_values)
-    return sums / np.maximum(total, 1e-12)[:, None], items
-
-
-def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes,
-                          weights=None) -> np.ndarray:
+def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes) -> np.ndarray:
     """Cold-start vectors as the mean over side columns of the centroid of the trained
     vectors of the items sharing each value; a value no trained item has contributes the
     mean of all trained vectors (it says nothing)."""
@@ -363,10 +348,13 @@ def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes,
         np.zeros(vectors.shape[1])
     out = np.zeros((cold_codes.shape[0], vectors.shape[1]), dtype=np.float64)
     for s in range(cold_codes.shape[1]):
-        cent, items = value_centroids(vectors, has_vector, node_codes[:, s], int(sizes[s]),
-                                      weights)
-        cent[items == 0] = overall
-        out += cent[cold_codes[:, s]]
+        codes = node_codes[has_vector, s]
+        items = np.bincount(codes, minlength=int(sizes[s]))
+        sums = np.zeros((int(sizes[s]), vectors.shape[1]), dtype=np.float64)
+        np.add.at(sums, codes, vectors[has_vector])
+        centroid = sums / np.maximum(items, 1)[:, None]
+        centroid[items == 0] = overall
+        out += centroid[cold_codes[:, s]]
     return (out / max(cold_codes.shape[1], 1)).astype(np.float32)
 
 
@@ -392,32 +380,18 @@ def cold_scores(h: np.ndarray, cold_codes: np.ndarray, Z: np.ndarray, token_coun
     return score
 
 
-def cold_fused(E: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """H of cold items from their side-value rows of E (the id row is absent): the mean,
-    or the weighted sum with ``weights`` [q, n_cols] renormalised over the side columns."""
-    if weights is None:
-        return _side_mean(E, rows)
-    w = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
-    out = np.zeros((rows.shape[0], E.shape[1]), dtype=np.float32)
-    for s in range(rows.shape[1]):
-        out += w[:, s, None] * E[rows[:, s]]
-    return out
-
-
 def cold_start_variants(result: "EGESResult") -> dict:
-    """Cold-start vectors made three ways (for benchmarks/quality.py)."""
+    """Cold-start vectors made two ways (compared in benchmarks/quality.py)."""
     sizes = np.array([len(lab) for lab in result.side_labels])
     offsets = len(result.vectors) + np.concatenate([[0], np.cumsum(sizes)[:-1]])
     args = (result.vectors, result.has_vector, result.node_codes, result.cold_codes, sizes)
-    return {
-        "side embeddings": cold_fused(result.E, offsets[None, :] + result.cold_codes),
-        "centroid": centroid_cold_vectors(*args),
-        "popularity-weighted centroid": centroid_cold_vectors(*args, result.token_counts),
-    }
+    return {"side embeddings": _side_mean(result.E, offsets[None, :] + result.cold_codes),
+            "centroid": centroid_cold_vectors(*args)}
 
 
 def _side_mean(E: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Average of the side-information embeddings of each item (the cold-start vector)."""
+    """Average of the side-information embeddings of each item: its fused H without the
+    id row (what cold_scores multiplies with Z)."""
     out = np.zeros((rows.shape[0], E.shape[1]), dtype=np.float32)
     for s in range(rows.shape[1]):
         out += E[rows[:, s]]
