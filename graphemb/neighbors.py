@@ -363,15 +363,16 @@ def with_cold_rows(base, eligible, vectors, has_vector, cold_vectors, center: bo
             np.concatenate([eligible, np.ones(len(extra), dtype=bool)]))
 
 
-def _split_queries(ids: np.ndarray, cold_ids, items) -> tuple[np.ndarray, np.ndarray]:
-    """(graph node or -1, cold-start row or -1) of each query; unknown ids raise."""
+def _split_queries(ids: np.ndarray, items, cold_ids=None) -> tuple[np.ndarray, np.ndarray]:
+    """(graph node or -1, cold-start row or -1) of each query; unknown ids raise.
+    ``cold_ids()`` gives the cold-start ids, asked only when a query is not in the graph."""
     import pandas as pd
 
     text = [str(x) for x in items]
     node = match_ids(pd.Index(np.asarray(ids).astype(str)), text)
     cold = np.full(len(text), -1, dtype=np.int64)
     if cold_ids is not None and (node < 0).any():
-        cold = match_ids(pd.Index(np.asarray(cold_ids).astype(str)), text)
+        cold = match_ids(pd.Index(np.asarray(cold_ids()).astype(str)), text)
         cold[node >= 0] = -1
     if ((node < 0) & (cold < 0)).any():
         lookup_items(ids, [t for t, n, c in zip(text, node, cold) if n < 0 and c < 0])
@@ -405,17 +406,25 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
     if min_count < 1:
         raise GraphembError(f"--min-count must be at least 1 (got {min_count}).")
     ids, vectors, has_vector, manifest = load_vectors(workdir)
-    cold_model = None
-    if manifest["params"].get("method") in ("eges", "ges"):
-        from .eges import ColdStart
-        cold_model = ColdStart.load(Workspace(workdir).model)
-    elif cold:
+    with_side_info = manifest["params"].get("method") in ("eges", "ges")
+    if cold and not with_side_info:
         raise GraphembError("--cold needs a model trained with side information (`graphemb "
                             "train --side-info ITEMS`); this one has no cold-start items.")
     if cold and index != "exact":
         raise GraphembError("--cold works with --index exact only.")
-    query_node, query_cold = _split_queries(ids, None if cold_model is None else
-                                            cold_model.ids, items)
+    cold_model = None
+
+    def cold_start():         # loaded only when a query or --cold needs it
+        nonlocal cold_model
+        if cold_model is None:
+            from .eges import ColdStart
+            cold_model = ColdStart.load(Workspace(workdir).model)
+        return cold_model
+
+    query_node, query_cold = _split_queries(ids, items, (lambda: cold_start().ids)
+                                            if with_side_info else None)
+    if cold:
+        cold_start()
     nodes = query_node[query_node >= 0]
     no_vec = nodes[~has_vector[nodes]]
     if len(no_vec):
