@@ -39,6 +39,11 @@ in [0, window), effective window ``window - b``), frequent items are down-sample
 ``min_alpha`` over all epochs (by walk position), and negatives come from the unigram
 distribution raised to ``ns_exponent`` (0.75), drawn in O(1) from an alias table; a
 negative equal to the target is skipped.
+
+Speed without changing the vectors (benchmarks/quality.py, parity and speed tables):
+sigma and the loss are read from interpolated tables instead of computing exp and log per
+target, and plain skip-gram computes the k+1 dot products of a pair before its k+1 updates,
+so the random Z rows are fetched together.
 """
 from __future__ import annotations
 
@@ -54,7 +59,15 @@ from .rng import mix64 as _mix64, next64 as _next64
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TO_UNIT32 = 1.0 / 4294967296.0      # 2**-32
-_MAX_EXP = 30.0                        # sigma(+-30) is 1 or 0 in float32
+
+# sigma and -log sigma on a grid over [-_TABLE_SPAN, _TABLE_SPAN], read with linear
+# interpolation (error < 1e-6): two exp and a log per target cost as much as the dot products.
+_TABLE_SPAN = 8.0
+_TABLE_SIZE = 4096
+_TABLE_SCALE = _TABLE_SIZE / (2 * _TABLE_SPAN)
+_GRID = np.linspace(-_TABLE_SPAN, _TABLE_SPAN, _TABLE_SIZE + 1)
+_SIGMA_TABLE = (1.0 / (1.0 + np.exp(-_GRID))).astype(np.float32)
+_NLL_TABLE = np.logaddexp(0.0, -_GRID).astype(np.float32)          # -log sigma(x)
 
 # Walks per chunk: the unit of parallel work and of random streams (fixed, so results do
 # not depend on the number of threads).
@@ -82,12 +95,18 @@ def _draw_alias(bits, n, prob, alias):
 # ------------------------------------------------------------------- model pieces (pure)
 
 @njit(cache=True, inline="always")
-def _sigmoid(x):
-    if x > _MAX_EXP:
-        x = _MAX_EXP
-    elif x < -_MAX_EXP:
-        x = -_MAX_EXP
-    return 1.0 / (1.0 + math.exp(-x))
+def _sigma_and_nll(x):
+    """(sigma(x), -log sigma(x)) from the tables; exact limits outside the grid."""
+    if x >= _TABLE_SPAN:
+        return np.float32(1.0), np.float32(math.exp(-x))
+    if x <= -_TABLE_SPAN:
+        return np.float32(0.0), np.float32(-x)
+    f = (x + _TABLE_SPAN) * _TABLE_SCALE
+    k = np.int64(f)
+    t = np.float32(f - k)
+    sig = _SIGMA_TABLE[k] + t * (_SIGMA_TABLE[k + 1] - _SIGMA_TABLE[k])
+    nll = _NLL_TABLE[k] + t * (_NLL_TABLE[k + 1] - _NLL_TABLE[k])
+    return sig, nll
 
 
 @njit(cache=True, inline="always")
@@ -141,13 +160,13 @@ def sgns_pair(h, Z, targets, n_targets, lr, dh):
         s = np.float32(0.0)
         for d in range(dim):
             s += h[d] * Z[t, d]
-        sig = _sigmoid(s)
         if k == 0:
+            sig, nll = _sigma_and_nll(s)
             g = np.float32(sig - 1.0)
-            loss -= math.log(max(sig, 1e-30))
         else:
-            g = np.float32(sig)
-            loss -= math.log(max(1.0 - sig, 1e-30))
+            sig, nll = _sigma_and_nll(-s)          # sigma(-s) = 1 - sigma(s)
+            g = np.float32(1.0 - sig)
+        loss += nll
         step = np.float32(lr * g)
         for d in range(dim):
             z = Z[t, d]
@@ -242,6 +261,8 @@ def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_al
     for c in prange(n_chunks):
         state = _chunk_state(seed, epoch, first_chunk + c)
         dh = np.empty(dim, dtype=np.float32)
+        targets = np.empty(negative + 1, dtype=np.int64)
+        grads = np.empty(negative + 1, dtype=np.float32)
         sent = np.empty(length, dtype=np.int32)
         loss = 0.0
         pairs = 0
@@ -257,8 +278,11 @@ def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_al
                     if j == i:
                         continue
                     x = sent[j]
-                    for d in range(dim):
-                        dh[d] = 0.0
+                    ex = E[x]
+                    # All dot products first, then all updates: the k+1 Z rows are fetched
+                    # together (their cache misses overlap) and are in cache for the update.
+                    # Same result as one target after another unless a negative repeats.
+                    n_t = 0
                     for k in range(negative + 1):
                         if k == 0:
                             t = np.int64(centre)
@@ -267,23 +291,31 @@ def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_al
                             t = _draw_alias(bits, n_neg_table, neg_prob, neg_alias)
                             if t == centre:
                                 continue
+                        zt = Z[t]
                         s = np.float32(0.0)
                         for d in range(dim):
-                            s += E[x, d] * Z[t, d]
-                        sig = _sigmoid(s)
+                            s += ex[d] * zt[d]
                         if k == 0:
+                            sig, nll = _sigma_and_nll(s)
                             g = np.float32(1.0 - sig)
-                            loss -= math.log(max(sig, 1e-30))
                         else:
-                            g = np.float32(-sig)
-                            loss -= math.log(max(1.0 - sig, 1e-30))
-                        g *= lr
-                        for d in range(dim):
-                            z = Z[t, d]
-                            dh[d] += g * z
-                            Z[t, d] = z + g * E[x, d]
+                            sig, nll = _sigma_and_nll(-s)     # sigma(-s) = 1 - sigma(s)
+                            g = np.float32(sig - 1.0)
+                        loss += nll
+                        targets[n_t] = t
+                        grads[n_t] = g * lr
+                        n_t += 1
                     for d in range(dim):
-                        E[x, d] += dh[d]
+                        dh[d] = 0.0
+                    for k in range(n_t):
+                        zt = Z[targets[k]]
+                        g = grads[k]
+                        for d in range(dim):
+                            z = zt[d]
+                            dh[d] += g * z
+                            zt[d] = z + g * ex[d]
+                    for d in range(dim):
+                        ex[d] += dh[d]
                     pairs += 1
         chunk_loss[c] = loss
         chunk_pairs[c] = pairs
