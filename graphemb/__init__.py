@@ -1,18 +1,33 @@
-"""graphemb: item embeddings from behaviour logs via random walks and word2vec."""
+"""graphemb: item embeddings from behaviour logs via random walks and word2vec.
+
+Every CLI verb is a function here with the same name (dashes become underscores):
+``graphemb.build_graph``, ``walk``, ``train``, ``export``, ``run``, ``status``, ``similar``,
+``user_vectors``, ``recommend``; the ``evaluate`` group is the module ``graphemb.evaluate``
+(``link_prediction``, ``node_classification``, ``next_item``).
+"""
 __version__ = "0.1.0"
 
-__all__ = ["GraphembError", "build_graph", "walk", "train", "export", "run", "load_graph",
-           "load_walks", "load_vectors", "__version__"]
+# name -> module that defines it; imported on first use, so that `import graphemb.walks` (e.g.
+# in a worker process that only walks) does not pull in pyarrow, pandas and gensim.
+_API = {
+    "build_graph": "pipeline", "walk": "pipeline", "train": "pipeline", "export": "pipeline",
+    "run": "pipeline", "load_graph": "pipeline", "load_walks": "pipeline",
+    "load_vectors": "pipeline", "status": "freshness", "similar": "neighbors",
+    "user_vectors": "neighbors", "recommend": "neighbors", "GraphembError": "errors",
+}
+
+__all__ = [*_API, "evaluate", "__version__"]
 
 
 def __getattr__(name):
-    # Imported on first use, so that `import graphemb.walks` (e.g. in a worker process that
-    # only walks) does not pull in pyarrow, pandas and gensim.
-    if name == "GraphembError":
-        from .errors import GraphembError
-        return GraphembError
-    if name in __all__:
-        from . import pipeline
+    import importlib
+    if name == "evaluate":
+        return importlib.import_module(".evaluate", __name__)
+    if name in _API:
         # No submodule is named like a verb, so nothing can shadow these afterwards.
-        return getattr(pipeline, name)
+        return getattr(importlib.import_module("." + _API[name], __name__), name)
     raise AttributeError(f"module 'graphemb' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

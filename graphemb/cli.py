@@ -327,13 +327,6 @@ def _side_kwargs(kw, ctx=None):
     return out
 
 
-def _graph_summary(m) -> str:
-    c = m["counts"]
-    rows = [(k.replace("_", " "), f"{v:,}") for k, v in c.items()]
-    return "graph written to {}:\n{}".format(m["params"].get("logs") or m["params"].get("edges"),
-                                             _table(rows))
-
-
 @main.command("build-graph", epilog="""\b
 Examples:
   graphemb build-graph logs.csv
@@ -816,7 +809,7 @@ def status_cmd(ctx):
     """Each stage of the workspace: parameters, fresh or stale, and the command to rerun.
 
     Exit status 0 when every stage is fresh, 1 otherwise."""
-    from .status import status
+    from .freshness import status
 
     rows = status(ctx.obj["workdir"])
     for r in rows:

@@ -36,9 +36,6 @@ class Graph:
     def num_edges(self) -> int:
         return len(self.indices)
 
-    def out_degree(self) -> np.ndarray:
-        return np.diff(self.indptr)
-
     def save(self, folder: Path) -> None:
         save_npy(folder, "indptr", self.indptr)
         save_npy(folder, "indices", self.indices)
