@@ -36,6 +36,22 @@ class Graph:
     def num_edges(self) -> int:
         return len(self.indices)
 
+    def to_networkx(self):
+        """A networkx DiGraph (or Graph, if undirected) with the item ids as nodes and a
+        "weight" attribute on each edge. For inspection and small graphs: networkx holds
+        every edge as a Python dict."""
+        import networkx as nx
+        import scipy.sparse as sp
+
+        n = self.num_nodes
+        adj = sp.csr_array((np.asarray(self.weights, dtype=np.float64),
+                            np.asarray(self.indices), np.asarray(self.indptr)), shape=(n, n))
+        out = nx.from_scipy_sparse_array(adj, create_using=nx.DiGraph if self.directed
+                                         else nx.Graph, edge_attribute="weight")
+        if self.node_ids is not None:
+            out = nx.relabel_nodes(out, dict(enumerate(self.node_ids.tolist())))
+        return out
+
     def save(self, folder: Path) -> None:
         save_npy(folder, "indptr", self.indptr)
         save_npy(folder, "indices", self.indices)

@@ -245,16 +245,24 @@ def _data_lines(data: bytes):
         start = end + 1
 
 
+# Graph files networkx reads, by suffix (an edge list in any other file is read as text).
+NETWORKX_FORMATS = {".graphml": "read_graphml", ".gexf": "read_gexf", ".adjlist": "read_adjlist"}
+
+
 def read_edge_list(path: Path, delimiter: str | None):
     """src,dst[,weight] with or without a header; comma, tab or space separated.
 
     Lines starting with '#' or '%' (after optional blanks) are comments. A MatrixMarket file
     (first line '%%MatrixMarket') has its size line (rows cols entries) skipped too.
+    GraphML, GEXF and adjacency-list files (by suffix) are read by networkx; their edges'
+    "weight" attribute, if any, is the weight.
     """
     import pyarrow.csv as pacsv
 
     if not path.exists():
         raise GraphembError(f"{path}: no such file; check the path of the edge list.")
+    if path.suffix.lower() in NETWORKX_FORMATS:
+        return read_networkx_file(path)
     source = path
     comments = _has_comment_lines(path)
     if comments:
@@ -366,3 +374,46 @@ def _release_arrow_memory() -> None:
     # Arrow's allocator keeps freed blocks for reuse; the text columns are gone by now, so
     # hand that memory back before the graph is built (lowers the stage's peak).
     pa.default_memory_pool().release_unused()
+
+
+def read_networkx_file(path: Path):
+    """A GraphML, GEXF or adjacency-list file, through networkx: as read_edge_list."""
+    import networkx as nx
+
+    reader = getattr(nx, NETWORKX_FORMATS[path.suffix.lower()])
+    try:
+        graph = reader(path)
+    except Exception as exc:   # networkx raises many kinds (XML, value, key errors)
+        raise GraphembError(f"{path}: cannot read it as {path.suffix[1:]} with networkx: "
+                            f"{logs_mod._first_line(exc)}") from None
+    return edges_from_networkx(graph, where=str(path))
+
+
+def edges_from_networkx(graph, weight: str = "weight", where: str = "the networkx graph"):
+    """(src, dst, weight, item_ids, degree, counts) of a networkx Graph or DiGraph, as
+    read_edge_list gives them. An undirected graph lists each edge both ways (a symmetric
+    listing, whose weights csr_from_edges keeps). Edge weights come from the ``weight``
+    attribute (1 where it is missing)."""
+    import networkx as nx
+
+    if graph.number_of_edges() == 0:
+        raise GraphembError(f"{where}: has no edges.")
+    nodes = list(graph.nodes())
+    # networkx builds the matrix in its own loop; graphemb sees only arrays from here on.
+    # (as CSR: networkx's COO output of an undirected graph lists a self-loop three times,
+    # +w +w -w, which only sum to the weight)
+    adj = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight, format="csr",
+                                   dtype=np.float64).tocoo()
+    w = np.asarray(adj.data, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
+    if len(bad):
+        u, v = nodes[adj.row[bad[0]]], nodes[adj.col[bad[0]]]
+        raise GraphembError(f"{where}: edge ({u!r}, {v!r}): {weight} {w[bad[0]]} must be a "
+                            "finite number > 0.")
+    src, dst = adj.row.astype(np.int32), adj.col.astype(np.int32)
+    if all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in nodes):
+        item_ids = np.asarray(nodes, dtype=np.int64)
+    else:
+        item_ids = np.asarray([str(x) for x in nodes], dtype=object)
+    degree = np.bincount(np.r_[src, dst], minlength=len(nodes))
+    return src, dst, w.astype(np.float32), item_ids, degree, {"edges_read": int(len(w))}

@@ -10,7 +10,7 @@ import numpy as np
 from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa: F401
                      log_header as _header, parse_columns, parse_event_weights,
                      pick_column as _pick_column,
-                     read_edge_list, transitions_from_log)
+                     edges_from_networkx, read_edge_list, transitions_from_log)
 from .errors import GraphembError
 from .logs import check_time_unit, parse_duration
 from .formats import FORMATS, guess_format, write_vectors
@@ -60,10 +60,17 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     "duckdb" streams a log of any size under ``memory_limit``, spilling to disk; "spark" runs
     on Apache Spark; "auto" picks duckdb for logs over 2 GB on disk, numpy otherwise.
 
+    ``logs`` (or ``from_edges``) may also be a networkx Graph or DiGraph: its nodes become
+    the items and its edges' "weight" attribute the weights; a networkx Graph is undirected.
+
     Returns the manifest, whose "counts" say how many events each rule dropped.
     """
     ws = Workspace(workdir)
     t0 = time.perf_counter()
+    nx_graph = next((g for g in (logs, from_edges) if _is_networkx(g)), None)
+    if nx_graph is not None:
+        logs, from_edges = None, nx_graph
+        undirected = undirected or not nx_graph.is_directed()
     if (logs is None) == (from_edges is None):
         raise GraphembError("give either a log file or --from-edges FILE, not both or neither.")
     gap = parse_duration(session_gap)
@@ -92,7 +99,11 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if event_weights is not None and not event_col:
         raise GraphembError("--event-weights needs --event-col (the column holding the event "
                             "types); without it every event would weigh 1.")
-    if from_edges is not None:
+    if nx_graph is not None:
+        src, dst, weight, item_ids, item_counts, counts = edges_from_networkx(nx_graph)
+        source = {"networkx": f"{type(nx_graph).__name__} with {nx_graph.number_of_nodes():,} "
+                              f"nodes, {nx_graph.number_of_edges():,} edges"}
+    elif from_edges is not None:
         src, dst, weight, item_ids, item_counts, counts = read_edge_list(Path(from_edges),
                                                                           delimiter)
         source = {"edges": os.path.abspath(from_edges)}    # usable from any folder
@@ -131,6 +142,11 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})
     return manifest
+
+
+def _is_networkx(obj) -> bool:
+    # Checked by module name so that reading a file never imports networkx.
+    return type(obj).__module__.startswith("networkx.")
 
 
 def load_graph(workdir=None, mmap: bool = True, nodes: bool = True) -> tuple[Graph, dict]:

@@ -253,3 +253,83 @@ def test_csr_from_edges_symmetric_rule_is_reusable_for_adjacency_matrices():
     indptr, indices, weights = csr_from_edges(up.row, up.col, up.data, 3, True, report=report)
     assert np.array_equal(sp.csr_matrix((weights, indices, indptr), shape=(3, 3)).toarray(),
                           adj.toarray()) and report == {"symmetric_input": False}
+
+
+# --- networkx: a graph object in, a graph object out, and the file formats it reads ----------
+
+def _weighted_nx(directed):
+    import networkx as nx
+    g = nx.DiGraph() if directed else nx.Graph()
+    g.add_edge("a", "b", weight=2.0)
+    g.add_edge("b", "c", weight=0.5)
+    g.add_edge("c", "c", weight=3.0)          # a self-loop keeps its weight
+    g.add_edge("d", "a")                      # no weight attribute: 1
+    return g
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_build_graph_from_networkx_round_trips(tmp_path, directed):
+    g = _weighted_nx(directed)
+    manifest = graphemb.build_graph(g, workdir=tmp_path)
+    assert manifest["params"]["undirected"] is (not directed)
+    graph, _ = graphemb.load_graph(tmp_path)
+    expected = {(u, v): w.get("weight", 1.0) for u, v, w in g.edges(data=True)}
+    if not directed:
+        expected.update({(v, u): w for (u, v), w in list(expected.items())})
+    assert edges_of(graph) == expected
+    back = graph.to_networkx()
+    assert back.is_directed() is directed
+    assert sorted(back.nodes()) == sorted(g.nodes())
+    assert back.number_of_edges() == g.number_of_edges()
+    for u, v, d in g.edges(data=True):
+        assert back[u][v]["weight"] == d.get("weight", 1.0)
+
+
+def test_integer_networkx_labels_stay_integers(tmp_path):
+    import networkx as nx
+    graphemb.build_graph(nx.path_graph([10, 20, 30]), workdir=tmp_path)
+    graph, _ = graphemb.load_graph(tmp_path)
+    assert graph.node_ids.dtype.kind == "i"
+    assert edges_of(graph) == {(10, 20): 1.0, (20, 10): 1.0, (20, 30): 1.0, (30, 20): 1.0}
+
+
+@pytest.mark.parametrize("suffix,writer", [(".graphml", "write_graphml"), (".gexf", "write_gexf")])
+def test_from_edges_reads_networkx_formats(tmp_path, suffix, writer):
+    import networkx as nx
+    from click.testing import CliRunner
+    from graphemb.cli import main
+    path = tmp_path / f"g{suffix}"
+    getattr(nx, writer)(_weighted_nx(True), path)
+    r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "ws"), "-q", "build-graph",
+                                  "--from-edges", str(path)])
+    assert r.exit_code == 0, r.output
+    graph, _ = graphemb.load_graph(tmp_path / "ws")
+    assert edges_of(graph) == {("a", "b"): 2.0, ("b", "c"): 0.5, ("c", "c"): 3.0,
+                               ("d", "a"): 1.0}
+
+
+def test_from_edges_adjacency_list(tmp_path):
+    path = tmp_path / "g.adjlist"
+    path.write_text("# comment\na b c\nb c\n")
+    graphemb.build_graph(from_edges=path, workdir=tmp_path / "ws")
+    graph, _ = graphemb.load_graph(tmp_path / "ws")
+    assert set(edges_of(graph)) == {("a", "b"), ("a", "c"), ("b", "c"), ("b", "a"), ("c", "a"),
+                                    ("c", "b")}
+
+
+def test_networkx_bad_weight_and_bad_file_are_one_line_errors(tmp_path):
+    import networkx as nx
+    from click.testing import CliRunner
+    from graphemb.cli import main
+    g = nx.DiGraph()
+    g.add_edge("x", "y", weight=-1.0)
+    nx.write_graphml(g, tmp_path / "neg.graphml")
+    (tmp_path / "broken.graphml").write_text("<graphml><graph><node id='a'/>")
+    for name, words in (("neg.graphml", "edge ('x', 'y'): weight -1.0 must be"),
+                        ("broken.graphml", "cannot read it as graphml")):
+        r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "ws"), "build-graph",
+                                      "--from-edges", str(tmp_path / name)])
+        assert r.exit_code != 0
+        assert words in r.output and "Traceback" not in r.output
+        assert len(r.output.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "ws" / "graph").exists()
