@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import GraphembError
+from .errors import GraphembError, require
 from .logs import (MAX_ID_CHARS, TIME_UNITS, UNIT_BOUNDS, file_format, ids_as_given,
                    unit_from_band_counts)
 
@@ -174,7 +174,7 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
                        memory_limit: str = "8GB", temp_dir: Path | None = None, quiet=True,
                        time_unit: str = "auto", column_names=None):
     """Sessionize a log of any size with DuckDB; returns what the default engine returns."""
-    import duckdb
+    duckdb = require("duckdb", "duckdb", "the duckdb engine (logs over 2 GB, or --engine duckdb)")
 
     fmt = file_format(path)
     if fmt == "parquet":
@@ -229,11 +229,7 @@ def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, even
                       event_weights, gap, min_item_count, max_user_events, delimiter,
                       quiet=True, time_unit: str = "auto", column_names=None):
     """The same query on Apache Spark (local mode unless SPARK_MASTER / spark-submit says)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise GraphembError("--engine spark needs pyspark (pip install pyspark) and Java 17+.") \
-            from None
+    SparkSession = require("pyspark.sql", "spark", "--engine spark (also Java 17+)").SparkSession
     import os
 
     builder = (SparkSession.builder.appName("graphemb-build-graph")

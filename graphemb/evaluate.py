@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from .errors import GraphembError
+from .errors import GraphembError, require
 from .neighbors import (block_rows, decay_weights, item_space, mean_history_vectors, normalize,
                         read_events)
 from .workspace import Workspace, read_manifest, write_manifest
@@ -220,6 +220,10 @@ def _walk_train(tmp_ws, options, quiet):
     t2 = time.perf_counter()
     ids, vectors, has_vector, _ = pipeline.load_vectors(tmp_ws)
     return ids, vectors, has_vector, {"walk_seconds": t1 - t0, "train_seconds": t2 - t1}
+
+
+def _sklearn(module: str, verb: str):
+    return require("sklearn." + module, "eval", f"`graphemb {verb}` (scikit-learn)")
 
 
 def _suppress_sklearn_noise():
@@ -461,7 +465,7 @@ def embedding_scores(vectors: np.ndarray, has_vector: np.ndarray, a, b) -> dict:
 
 def hadamard_logreg_scores(vectors, has_vector, train_pairs, train_y, a, b) -> np.ndarray:
     """Logistic regression on Hadamard products u * v, fitted on ``train_pairs`` (a, b)."""
-    from sklearn.linear_model import LogisticRegression
+    LogisticRegression = _sklearn("linear_model", "evaluate link-prediction").LogisticRegression
 
     raw = np.where(has_vector[:, None], vectors, 0).astype(np.float64)
     _suppress_sklearn_noise()
@@ -485,6 +489,8 @@ def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: st
     the classifier-train and test pairs) is kept and named in the result as
     ``kept_workdir``."""
     from .pipeline import load_graph
+
+    _sklearn("linear_model", "evaluate link-prediction")     # before any retraining
 
     if not 0 < test_fraction < 1:
         raise GraphembError(f"--test-fraction must be between 0 and 1 (got {test_fraction}).")
@@ -663,8 +669,8 @@ def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats:
              seed: int = 0, C: float = 1.0) -> list[dict]:
     """One-vs-rest logistic regression; each test node gets its top-k labels, k = its true
     label count; Micro/Macro-F1 averaged over ``repeats`` random splits per train ratio."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
+    LogisticRegression = _sklearn("linear_model", "evaluate node-classification").LogisticRegression
+    OneVsRestClassifier = _sklearn("multiclass", "evaluate node-classification").OneVsRestClassifier
 
     _suppress_sklearn_noise()
     rng = np.random.default_rng(seed)
@@ -703,6 +709,8 @@ def node_classification(labels, *, workdir=None, ratios=DEFAULT_RATIOS, repeats:
     with `network` and `group`, on vectors trained from that network in a temporary workspace
     with the options in force."""
     from .pipeline import load_vectors
+
+    _sklearn("linear_model", "evaluate node-classification")
 
     t0 = time.perf_counter()
     labels = Path(labels)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from numba import njit, prange
 
 from . import logs as logs_mod
-from .errors import GraphembError
+from .errors import GraphembError, require
 from .workspace import Workspace, file_hash
 
 USER_VECTORS_FILE = "user_vectors.parquet"
@@ -469,11 +469,7 @@ def similar(items, *, workdir=None, k: int = 10, index: str = "exact", tables: i
                        "speedup": t_exact / max(t_query, 1e-9),
                        "mean_candidates": float(n_cand.mean()), "items_in_index": len(rows)})
     elif index == "hnsw":
-        try:
-            import hnswlib
-        except ImportError:
-            raise GraphembError("--index hnsw needs hnswlib (pip install hnswlib, or "
-                                "graphemb[ann]); or use --index lsh.") from None
+        hnswlib = require("hnswlib", "ann", "--index hnsw (or use --index lsh)")
         t0 = time.perf_counter()
         rows = np.flatnonzero(eligible)
         h = hnswlib.Index(space="ip", dim=base.shape[1])

@@ -742,3 +742,27 @@ def test_export_to_a_pipe_closed_early_stops_quietly(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert err == "", err
+
+
+# --- A missing optional dependency names the extra that installs it ----------------------------
+
+@pytest.mark.parametrize("module,args,extra", [
+    ("duckdb", ["build-graph", "LOG", "--engine", "duckdb"], "graphemb[duckdb]"),
+    ("pyspark", ["build-graph", "LOG", "--engine", "spark"], "graphemb[spark]"),
+    ("sklearn", ["evaluate", "link-prediction"], "graphemb[eval]"),
+])
+def test_missing_extra_is_named(tmp_path, monkeypatch, module, args, extra):
+    log = _write(tmp_path / "log.csv", GOOD)
+    ws = tmp_path / "ws"
+    assert CliRunner().invoke(main, ["--workdir", str(ws), "-q", "build-graph", str(log)]) \
+        .exit_code == 0
+    before = sorted(p.name for p in ws.iterdir())
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)          # import now raises ImportError
+    r = CliRunner().invoke(main, ["--workdir", str(ws)] + [str(log) if a == "LOG" else a
+                                                           for a in args])
+    assert r.exit_code != 0
+    assert f"pip install '{extra}'" in r.output and "Traceback" not in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in ws.iterdir()) == before
