@@ -501,7 +501,7 @@ def _options_given(ctx, kw):
 
 
 def _eval_output(ctx, task, output, result):
-    from .evaluate import write_json
+    from .workspace import write_json
     from .workspace import Workspace
 
     path = output or Workspace(ctx.obj["workdir"]).root / "eval" / f"{task}.json"

@@ -114,26 +114,6 @@ def ranking_metrics(ranks: np.ndarray, ks=KS) -> dict:
 # Shared plumbing
 
 
-def write_json(path: Path, obj: dict) -> Path:
-    """Atomically write ``obj`` as JSON (temporary name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 def format_table(headers, rows) -> str:
     """A plain aligned text table; floats with 4 decimals."""
     cells = [[_cell(x) for x in row] for row in rows]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import GraphembError
+from .workspace import atomic_file, named_os_error
 
 FORMATS = ("parquet", "word2vec", "word2vec-binary", "npy", "csv")
 
@@ -43,10 +45,6 @@ def vectors_table(ids: np.ndarray, vectors: np.ndarray, extra: dict | None = Non
     return pa.table(columns)
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def _target(path: Path) -> tuple[Path, bool]:
     """Where to write: through a symlink to its target (never replacing the link), and
     whether that is not a regular file (a device or FIFO: written into, not renamed onto)."""
@@ -60,16 +58,30 @@ def _device_tmp(path: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=".graphemb-export-")) / path.name
 
 
-def _put(tmp: Path, path: Path, device: bool) -> None:
-    """Move the finished file into place: renamed (atomic), or copied into a device."""
-    if not device:
-        os.replace(tmp, path)
-        return
-    import shutil
-    with open(tmp, "rb") as src, open(path, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    tmp.unlink()
-    tmp.parent.rmdir()
+@contextmanager
+def _output_file(path: Path, device: bool):
+    """Yield a temporary path to write; when done, rename it onto ``path`` (atomic), or copy
+    it into a device or FIFO. Nothing half-written is left behind on failure, and an OS
+    error without a file name (disk full) is given ``path``'s."""
+    try:
+        if not device:
+            with atomic_file(path) as tmp:
+                yield tmp
+            return
+        import shutil
+        tmp = _device_tmp(path)
+        try:
+            yield tmp
+            with open(tmp, "rb") as src, open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+            tmp.parent.rmdir()
+    except OSError as exc:
+        if exc.filename is None:
+            raise named_os_error(exc, path) from None
+        raise
 
 
 def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
@@ -86,9 +98,8 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
     if device and fmt == "npy":
         raise GraphembError(f"{path}: not a regular file; npy output is two files "
                             "(.npy and .ids.parquet), write it to a folder.")
-    tmp = _device_tmp(path) if device else _tmp_name(path)
     written = []
-    try:
+    with _output_file(path, device) as tmp:
         if fmt == "parquet":
             pq.write_table(vectors_table(ids, vectors, extra, key), tmp)
         elif fmt in ("word2vec", "word2vec-binary"):
@@ -97,25 +108,13 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
             ids_path = path.with_name(path.stem + ".ids.parquet")
-            ids_tmp = _tmp_name(ids_path)
             table = pa.table({key: ids_to_arrow(ids), **{k: pa.array(v) for k, v in
                                                                (extra or {}).items()}})
-            pq.write_table(table, ids_tmp)
-            os.replace(ids_tmp, ids_path)
+            with atomic_file(ids_path) as ids_tmp:
+                pq.write_table(table, ids_tmp)
             written.append(ids_path)
         elif fmt == "csv":
             _write_csv(tmp, ids, vectors, extra, key)
-        _put(tmp, path, device)
-    except OSError as exc:
-        if exc.filename is None:            # a bare write() error (disk full): name the file
-            from .workspace import named_os_error
-            raise named_os_error(exc, path) from None
-        raise
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-        if device and tmp.parent.exists():
-            tmp.parent.rmdir()
     return [path] + written
 
 
@@ -157,21 +156,9 @@ def write_table(path: Path, fmt: str, table: pa.Table) -> list[Path]:
     if path.parent and not path.parent.exists():
         raise GraphembError(f"{path.parent}: folder does not exist; create it or choose "
                             "another output path.")
-    tmp = _device_tmp(path) if device else _tmp_name(path)
-    try:
+    with _output_file(path, device) as tmp:
         if fmt == "parquet":
             pq.write_table(table, tmp)
         else:
             pacsv.write_csv(table, tmp)
-        _put(tmp, path, device)
-    except OSError as exc:
-        if exc.filename is None:
-            from .workspace import named_os_error
-            raise named_os_error(exc, path) from None
-        raise
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-        if device and tmp.parent.exists():
-            tmp.parent.rmdir()
     return [path]

@@ -20,7 +20,7 @@ from numba import njit, prange
 
 from . import logs as logs_mod
 from .errors import GraphembError, require
-from .workspace import Workspace, file_hash
+from .workspace import Workspace, atomic_file, file_hash
 
 USER_VECTORS_FILE = "user_vectors.parquet"
 _META_KEY = b"graphemb"
@@ -664,9 +664,8 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
             "half_life_seconds": hl, "center": center, "workdir": str(ws.root.resolve()),
             "model_manifest_sha": file_hash(ws.model / "manifest.json")}
     table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
-    tmp = output.with_name(f".{output.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(output)
+    with atomic_file(output) as tmp:
+        pq.write_table(table, tmp)
     return {"output": str(output), "users": int(has.sum()),
             "users_without_vector": int((~has).sum()), "events_used": int(known.sum()),
             "events_without_vector": int((~known).sum()), "half_life_seconds": hl,

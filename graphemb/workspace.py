@@ -242,9 +242,40 @@ def write_manifest(folder: Path, stage: str, params: dict, inputs: dict, counts:
 def _jsonable(obj):
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path`` (same file system, so the rename is atomic); the pid
+    tells a live writer's file from an orphan."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+@contextmanager
+def atomic_file(path):
+    """Yield a temporary path to write; rename it onto ``path`` only if the block succeeds
+    (otherwise remove it), so readers see the old file or the whole new one."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path, obj: dict) -> Path:
+    """Atomically write ``obj`` as indented JSON (creating the folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+    return path
 
 
 def read_manifest(folder: Path, stage: str) -> dict:
