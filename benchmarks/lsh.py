@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graphemb.neighbors import LSHIndex, exact_search, normalize, recall_at_k
+from graphemb.search import LSHIndex, exact_search, normalize, recall_at_k
 
 RESULTS = Path(__file__).parent / "results" / "lsh.md"
 
@@ -74,7 +74,8 @@ def main():
         index = LSHIndex(tables=tables, bits=bits, probes=probes, seed=args.seed).fit(base)
         t_build = time.perf_counter() - t0
         index.query(queries[:5], k, exclude=qi[:5])                         # JIT warm-up
-        t_q, (found, _, n_cand) = timed(lambda: index.query(queries, k, exclude=qi))
+        t_q, (found, _, stats) = timed(lambda: index.query(queries, k, exclude=qi))
+        n_cand = stats["candidates"]
         rec = recall_at_k(found, truth)
         per_q = t_q / len(qi)
         print(f"lsh {spec}: recall@{k} {rec:.3f}, {n_cand.mean():.0f} candidates, "

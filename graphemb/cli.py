@@ -711,6 +711,10 @@ def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, name
     names, name_header = {}, None
     if names_path:
         names, name_header = read_names(names_path, names_id_col, name_col)
+    lsh = _given(ctx, {"tables": tables, "bits": bits, "probes": probes})
+    if lsh and index != "lsh":
+        raise click.UsageError(f"{', '.join('--' + k for k in lsh)} only apply with --index "
+                               "lsh; add it or drop them.")
     r = similar(items, workdir=ctx.obj["workdir"], k=k, index=index, tables=tables, bits=bits,
                 probes=probes, center=center, min_count=min_count, cold=cold)
     click.echo("query\trank\titem\tscore" + (f"\t{name_header}" if names_path else "") +

@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from .rng import GOLDEN as _GOLDEN, S11 as _S11, TO_UNIT as _TO_UNIT, mix64 as _mix64, \
     next_uniform as _next_uniform, stream as _walk_state
+from .sorted_search import lower_bound
 
 
 @njit(cache=True, inline="always")
@@ -160,13 +161,7 @@ def _draw(table, start, deg, uniform_weights, state):
 @njit(cache=True, inline="always")
 def _find(indices, start, end, x):
     """Position of x in the sorted slice indices[start:end], or -1."""
-    lo, hi = start, end
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
+    lo = lower_bound(indices, start, end, x)
     if lo < end and indices[lo] == x:
         return lo
     return -1

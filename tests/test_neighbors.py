@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from graphemb import pipeline
 from graphemb.cli import main
 from graphemb.errors import GraphembError
-from graphemb.neighbors import (LSHIndex, decay_weights, exact_search, item_space,
-                                mean_history_vectors, normalize, recall_at_k, top_k_rows)
+from graphemb.neighbors import decay_weights, item_space, mean_history_vectors
+from graphemb.search import LSHIndex, exact_search, normalize, recall_at_k, top_k_rows
 
 N_CLUSTERS, PER_CLUSTER = 3, 10
 
@@ -85,7 +85,8 @@ def test_lsh_finds_most_neighbours_and_respects_exclude():
     q = base[:50]
     exact, _ = exact_search(normalize(q), normalize(base), 10, exclude=np.arange(50))
     index = LSHIndex(tables=12, bits=8, probes=2, seed=0).fit(base)
-    found, scores, n_cand = index.query(q, 10, exclude=np.arange(50))
+    found, scores, stats = index.query(q, 10, exclude=np.arange(50))
+    n_cand = stats["candidates"]
     assert recall_at_k(found, exact) >= 0.9
     assert not (found == np.arange(50)[:, None]).any()
     assert (n_cand < len(base)).all()                    # it did not scan everything
@@ -278,3 +279,40 @@ def test_movielens_neighbours_a_film_fan_accepts(tmp_path):
     assert star_wars & {1196, 1210}, rows                 # Empire Strikes Back / Return of the Jedi
     assert len(toy_story & FAMILY) >= 2, rows
     assert "Star Wars: Episode" in r.stdout
+
+
+def test_search_backends_share_one_protocol():
+    """Every registered index answers fit/query alike: the exact one's answer is the truth,
+    the query row is never returned, and an option a back-end does not take is refused."""
+    from graphemb.search import INDEXES, make_index, search_eligible
+    rng = np.random.default_rng(1)
+    base = normalize(rng.standard_normal((400, 16)))
+    eligible = np.ones(400, dtype=bool)
+    eligible[::7] = False
+    queries = np.arange(0, 400, 11)
+    truth_idx, truth_val = exact_search(base[queries], base, 5, exclude=queries, valid=eligible)
+    for name in INDEXES:
+        if name == "hnsw" and _missing("hnswlib"):
+            continue
+        options = {"tables": 24, "bits": 6, "probes": 2} if name == "lsh" else {}
+        index = make_index(name, **options)
+        idx, val, info = search_eligible(index, base, eligible, queries, 5,
+                                         truth=(truth_idx, truth_val, 1.0))
+        assert not (idx == queries[:, None]).any()
+        assert eligible[idx[idx >= 0]].all()
+        assert info["recall_at_k"] >= (1.0 if name == "exact" else 0.8), name
+    with pytest.raises(GraphembError, match="--bits"):
+        make_index("exact", bits=8)
+    choices = next(p for p in main.commands["similar"].params if p.name == "index").type.choices
+    assert list(choices) == list(INDEXES)          # the CLI offers every registered back-end
+
+
+def _missing(module):
+    import importlib.util
+    return importlib.util.find_spec(module) is None
+
+
+def test_lsh_options_need_index_lsh(tiny):
+    _, ws = tiny
+    r = run(ws, "similar", "100", "--bits", "8")
+    assert r.exit_code != 0 and "only apply with --index lsh" in r.output
