@@ -58,3 +58,10 @@ def _undocumented(cmd) -> list[str]:
         return [o for o in p.opts + p.secondary_opts if o.startswith("--")] or p.opts
     return [p.opts[-1] for p in cmd.params if isinstance(p, click.Option)
             and p.name not in ("help", "version") and not any(map(shown, names(p)))]
+
+
+def test_architecture_lists_every_module_once():
+    root = Path(__file__).resolve().parents[1]
+    listed = re.findall(r"^\| `([\w/]+\.py)` \|", (root / "ARCHITECTURE.md").read_text(), re.M)
+    present = sorted(str(p.relative_to(root / "graphemb")) for p in (root / "graphemb").rglob("*.py"))
+    assert sorted(listed) == present
