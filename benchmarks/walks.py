@@ -28,8 +28,9 @@ walk, for DeepWalk (p=q=1), p=0.5 q=2 and p=2 q=0.5, with ``--threads`` threads.
 
 Walks are produced in batches of about 2**22 steps where the engine allows it (graphemb,
 fastnode2vec, PecanPy); ensmallen returns one repetition (one walk per node) per call. Walk
-seconds count only the engine's calls, not the bookkeeping between batches. steps/s counts
-transitions (a walk of 80 nodes is 79 steps).
+seconds count only the engine's calls, not the bookkeeping between batches, as wall time and
+as CPU time of the process (all its threads; steps/CPU-s is the speed to compare on a machine
+shared with other work). steps/s counts transitions (a walk of 80 nodes is 79 steps).
 
 Return fraction: how we know a sampler is exact
 -----------------------------------------------
@@ -133,6 +134,22 @@ class Collector:
         return np.concatenate(self.triples, axis=1)
 
 
+class WalkClock:
+    """Wall and CPU seconds (CPU: all threads of this process) spent inside ``with clock:``
+    blocks, i.e. in the engine's walk calls only. On a shared machine, CPU time is the fairer
+    speed: wall time also counts the moments another process held the core."""
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self):
+        self._t = (time.perf_counter(), time.process_time())
+
+    def __exit__(self, *exc):
+        self.wall += time.perf_counter() - self._t[0]
+        self.cpu += time.process_time() - self._t[1]
+
+
 def _batches(n_nodes, num_walks, length, seed):
     """(repetition, starts) batches of about BATCH_STEPS steps, a fresh order per repetition."""
     per_batch = max(1, BATCH_STEPS // length)
@@ -172,16 +189,15 @@ def _walk_in_batches(walk, n, names, load, args, report):
     out = np.empty((max(1, BATCH_STEPS // args.length), args.length), dtype=np.int32)
     for label, p, q in CONFIGS:
         col = Collector(names, n * args.walks * args.length, args.sample, 1)
-        secs = 0.0
+        clock = WalkClock()
         for r, a, starts in _batches(n, args.walks, args.length, 0):
             view = out[:len(starts)]
-            t = time.perf_counter()
-            walk(r, a, starts, p, q, view)
-            secs += time.perf_counter() - t
+            with clock:
+                walk(r, a, starts, p, q, view)
             col.add(view)
-            if col.over(secs, args.budget):
+            if col.over(clock.wall, args.budget):
                 break
-        report(label, load, secs, col)
+        report(label, load, clock, col)
 
 
 def work_fastnode2vec(args, report):
@@ -231,18 +247,17 @@ def work_ensmallen(args, report):
     names = np.asarray(graph.get_node_names()).astype(np.int64)
     for label, p, q in CONFIGS:
         col = Collector(names, len(names) * args.walks * args.length, args.sample, 1)
-        secs = 0.0
+        clock = WalkClock()
         for r in range(args.walks):
-            t = time.perf_counter()
-            walks = graph.complete_walks(walk_length=args.length, return_weight=1.0 / p,
-                                         explore_weight=1.0 / q, random_state=r + 1,
-                                         iterations=1)
-            secs += time.perf_counter() - t
+            with clock:
+                walks = graph.complete_walks(walk_length=args.length, return_weight=1.0 / p,
+                                             explore_weight=1.0 / q, random_state=r + 1,
+                                             iterations=1)
             col.add(np.asarray(walks).astype(np.int64))
             del walks
-            if col.over(secs, args.budget):
+            if col.over(clock.wall, args.budget):
                 break
-        report(label, load, secs, col)
+        report(label, load, clock, col)
 
 
 def _pecanpy_walks(graph, names, args, label, p, q, load, report):
@@ -253,22 +268,20 @@ def _pecanpy_walks(graph, names, args, label, p, q, load, report):
     has_nbrs = graph.get_has_nbrs()
     n = len(names)
     col = Collector(names, n * args.walks * args.length, args.sample, 1)
-    secs = 0.0
+    clock = WalkClock()
     for r, a, starts in _batches(n, args.walks, args.length, 0):
         starts = starts.astype(np.uint32)
-        with ProgressBar(total=len(starts), disable=True) as bar:
-            t = time.perf_counter()
+        with ProgressBar(total=len(starts), disable=True) as bar, clock:
             mat = graph._random_walks(len(starts), args.length - 1, None, starts, has_nbrs,
                                       move_forward, bar)
-            secs += time.perf_counter() - t
         lengths = mat[:, -1].astype(np.int64)
         walks = mat[:, :args.length].astype(np.int64)
         walks[np.arange(args.length)[None, :] >= lengths[:, None]] = -1
         del mat
         col.add(walks)
-        if col.over(secs, args.budget):
+        if col.over(clock.wall, args.budget):
             break
-    report(label, load, secs, col)
+    report(label, load, clock, col)
 
 
 def work_pecanpy(args, report, mode):
@@ -304,13 +317,15 @@ def worker_main(args):
     results = {"configs": {}}
     samples = {}
 
-    def report(label, load, secs, col):
-        results["configs"][label] = {"load": load, "walk_seconds": secs, "steps": col.steps,
+    def report(label, load, clock, col):
+        results["configs"][label] = {"load": load, "walk_seconds": clock.wall,
+                                     "walk_cpu_seconds": clock.cpu, "steps": col.steps,
                                      "walks": col.walks}
         results["peak_rss"] = _maxrss_bytes()
         samples[label] = col.sample()
-        print(f"    {args.worker} {label}: load {load:.2f}s walk {secs:.2f}s "
-              f"{col.steps / max(secs, 1e-9) / 1e6:.2f} M steps/s", file=sys.stderr, flush=True)
+        print(f"    {args.worker} {label}: load {load:.2f}s walk {clock.wall:.2f}s "
+              f"(CPU {clock.cpu:.2f}s) {col.steps / max(clock.wall, 1e-9) / 1e6:.2f} M steps/s",
+              file=sys.stderr, flush=True)
 
     try:
         if args.worker == "graphemb":
@@ -540,13 +555,13 @@ def bench_size(size, args, tmp, py, py_note, exact_return, lines):
     for label, p, q in CONFIGS:
         lines.append(f"### {label} (graph {size})")
         lines.append("")
-        lines.append("| contestant | load s | walk s | steps/s | peak RSS | return observed | "
-                     "return exact | z | note |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        lines.append("| contestant | load s | walk s | steps/s | walk CPU s | steps/CPU-s | "
+                     "peak RSS | return observed | return exact | z | note |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for name, row in rows.items():
             c = row["configs"].get(label)
             if c is None:
-                lines.append(f"| {name} | | | | | | | | {row['note'] or 'not run'} |")
+                lines.append(f"| {name} | | | | | | | | | | {row['note'] or 'not run'} |")
                 continue
             obs, exact, z, ns = return_stats(ref, row["samples"][label.replace(' ', '_')],
                                              p, q, exact_return)
@@ -560,7 +575,9 @@ def bench_size(size, args, tmp, py, py_note, exact_return, lines):
                         f"sampler {c['load']:.1f}s / {gib(row['walker_rss'])} " + note)
             lines.append(
                 f"| {name} | {c['load'] + row['extra_load']:.1f} | {c['walk_seconds']:.1f} | "
-                f"{c['steps'] / max(c['walk_seconds'], 1e-9) / 1e6:.2f} M | {gib(row['rss'])} | "
+                f"{c['steps'] / max(c['walk_seconds'], 1e-9) / 1e6:.2f} M | "
+                f"{c['walk_cpu_seconds']:.1f} | "
+                f"{c['steps'] / max(c['walk_cpu_seconds'], 1e-9) / 1e6:.2f} M | {gib(row['rss'])} | "
                 f"{obs:.4f} | {exact:.4f} | {z:+.1f} | {note.strip()} |")
         lines.append("")
     return rows
