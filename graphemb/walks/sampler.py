@@ -1,0 +1,107 @@
+"""WalkSampler: a graph made ready for walking, and the registry of step rules.
+
+A new rule is a module of this package (an ``@njit`` ``step``, its ``walk_batch`` and a
+``RULE``; the contract is in driver.py) and one line in RULES.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..rng import GOLDEN, mix64
+from . import deepwalk, node2vec
+from .driver import WalkGraph
+
+RULES = {
+    "deepwalk": deepwalk.RULE,
+    "node2vec": node2vec.RULE,
+}
+
+
+@njit(cache=True, parallel=True)
+def _direction_hashes(indptr, indices, weight_bits):
+    """Sums of a hash of (u, x, w) and of (x, u, w) over all edges: equal iff symmetric
+    (up to a 2**-64 chance of a collision), found in one streaming pass."""
+    n = indptr.shape[0] - 1
+    fwd = np.uint64(0)
+    bwd = np.uint64(0)
+    for u in prange(n):
+        uu = np.uint64(u)
+        for e in range(indptr[u], indptr[u + 1]):
+            x = np.uint64(indices[e])
+            w = np.uint64(weight_bits[e])
+            fwd += mix64(mix64(uu * GOLDEN + x) ^ w)
+            bwd += mix64(mix64(x * GOLDEN + uu) ^ w)
+    return fwd, bwd
+
+
+@njit(cache=True)
+def row_sums(indptr, weights):
+    n = indptr.shape[0] - 1
+    sums = np.zeros(n, dtype=np.float64)
+    for v in range(n):
+        for e in range(indptr[v], indptr[v + 1]):
+            sums[v] += weights[e]
+    return sums
+
+
+class WalkSampler:
+    """Precomputed per-graph state (walk table, row sums) for repeated walk batches.
+
+    Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
+    all weights are equal; ``indices`` is then read through and ``weights`` only touched by
+    node2vec with a dominant 1/p. node2vec adds the edge filter, one byte per edge.
+    """
+
+    def __init__(self, indptr, indices, weights):
+        self.indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+        self.indices = np.ascontiguousarray(indices, dtype=np.int32)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        if len(self.weights) and np.any(~np.isfinite(self.weights) | (self.weights <= 0)):
+            raise ValueError("edge weights must be positive and finite")
+        self.uniform_weights = bool(len(self.weights) == 0 or
+                                    np.all(self.weights == self.weights[0]))
+        fwd, bwd = _direction_hashes(self.indptr, self.indices, self.weights.view(np.uint32))
+        self.symmetric = bool(fwd == bwd)
+        if self.uniform_weights:
+            # Equal weights: a uniform draw is exact, no tables needed.
+            self.table = self.indices.view(np.uint32).reshape(-1, 1)
+        else:
+            max_deg = int(np.max(np.diff(self.indptr))) if len(self.indptr) > 1 else 0
+            n_tasks = min(len(self.indptr) - 1, 64 * numba.get_num_threads())
+            self.table = deepwalk.build_walk_table(self.indptr, self.indices, self.weights,
+                                                   max(max_deg, 1), n_tasks)
+        self.row_sums = row_sums(self.indptr, self.weights)
+        self.graph = WalkGraph(self.indptr, self.indices, self.weights, self.table,
+                               self.row_sums, self.uniform_weights, self.symmetric)
+        self._edge_filter = None   # built on the first node2vec batch (DeepWalk needs none)
+
+    def edge_filter(self):
+        """(bits, shift) of the edge filter: 1 byte per edge (8 bits, one hash)."""
+        if self._edge_filter is None:
+            log2_bits = max(6, int(np.ceil(np.log2(max(8 * len(self.indices), 1)))))
+            self._edge_filter = (node2vec.build_edge_filter(self.indptr, self.indices,
+                                                            log2_bits),
+                                 np.uint64(64 - log2_bits))
+        return self._edge_filter
+
+    def walks(self, starts, first_walk_id, walk_length, p=1.0, q=1.0, seed=0, out=None,
+              rule=None):
+        """Walks of walk_length nodes from starts (-1 after a dead end), walk k with the
+        random stream of walk number first_walk_id + k, whichever thread runs it.
+
+        ``rule`` names one of RULES; by default weighted DeepWalk for p = q = 1, else exact
+        node2vec.
+        """
+        if rule is None:
+            rule = "deepwalk" if p == 1.0 and q == 1.0 else "node2vec"
+        if rule not in RULES:
+            raise ValueError(f"unknown walk rule {rule!r}; known: {', '.join(RULES)}")
+        prepare, walk_batch = RULES[rule]
+        params = prepare(self, p, q)
+        starts = np.ascontiguousarray(starts, dtype=np.int32)
+        if out is None:
+            out = np.empty((len(starts), walk_length), dtype=np.int32)
+        walk_batch(self.graph, params, starts, np.int64(first_walk_id), np.int64(seed), out)
+        return out
