@@ -8,9 +8,10 @@ few percent with n in the tens of thousands) is many standard errors away.
 """
 import numpy as np
 import pytest
+from scipy import stats
 
 from graphemb.graph import csr_from_edges
-from graphemb.walks import WalkSampler, build_alias_tables, set_workers
+from graphemb.walks import RULES, WalkSampler, build_alias_tables, set_workers
 
 from helpers import random_graph
 
@@ -200,3 +201,77 @@ def test_walk_rows_do_not_depend_on_batching():
     parts = np.vstack([sampler.walks(starts[:37], 0, 20, 0.5, 2.0, seed=9),
                        sampler.walks(starts[37:], 37, 20, 0.5, 2.0, seed=9)])
     np.testing.assert_array_equal(whole, parts)
+
+
+# A step rule is a module of graphemb/walks/ plus one line in RULES; walks/uniform.py is the
+# example: every out-neighbour with probability 1/deg, whatever the weights.
+def _skewed_graph():
+    """Directed, degrees 1..8, weights spanning 1..1000: far from uniform when weighted."""
+    rng = np.random.default_rng(12)
+    src, dst = [], []
+    for v in range(40):
+        nbrs = rng.choice(np.setdiff1d(np.arange(40), [v]), size=1 + v % 8, replace=False)
+        src += [v] * len(nbrs)
+        dst += nbrs.tolist()
+    w = 10.0 ** rng.uniform(0, 3, len(src))
+    return csr_from_edges(np.array(src), np.array(dst), w, 40, undirected=False)
+
+
+def transition_table(walks):
+    """{(a, b): count} of the steps a -> b in walks (padding excluded)."""
+    a, b = walks[:, :-1].ravel(), walks[:, 1:].ravel()
+    keys, counts = np.unique((a[b >= 0].astype(np.int64) << 32) | b[b >= 0], return_counts=True)
+    return {(int(k >> 32), int(k & 0xFFFFFFFF)): int(c) for k, c in zip(keys, counts)}
+
+
+def uniform_fit(indptr, indices, walks):
+    """(largest |z| over the (node, neighbour) cells, chi-square, its degrees of freedom) of
+    the walks' transition counts against the uniform rule's exact 1/deg."""
+    seen = transition_table(walks)
+    worst, chi2, dof = 0.0, 0.0, 0
+    for v in range(len(indptr) - 1):
+        nbrs = indices[indptr[v]:indptr[v + 1]].tolist()
+        n = sum(seen.get((v, x), 0) for x in nbrs)
+        assert n == sum(c for (a, _), c in seen.items() if a == v)   # only real edges
+        prob = 1.0 / len(nbrs)
+        for x in nbrs:
+            count = seen.get((v, x), 0)
+            worst = max(worst, abs(count / n - prob) / np.sqrt(prob * (1 - prob) / n + 1e-300))
+            chi2 += (count - n * prob) ** 2 / (n * prob)
+        dof += len(nbrs) - 1
+    return worst, chi2, dof
+
+
+def test_uniform_rule_matches_its_exact_distribution():
+    assert "uniform" in RULES
+    csr = _skewed_graph()
+    indptr, indices, _ = csr
+    sampler = WalkSampler(*csr)
+    starts = np.repeat(np.arange(40), 500)
+    worst, chi2, dof = uniform_fit(indptr, indices,
+                                   sampler.walks(starts, 0, 40, seed=3, rule="uniform"))
+    assert worst <= Z
+    assert chi2 <= stats.chi2.ppf(1 - 1e-6, dof), (chi2, dof)
+    # The same check tells the weighted rule apart, so it would catch a rule that used weights.
+    worst, chi2, dof = uniform_fit(indptr, indices, sampler.walks(starts, 0, 40, seed=3))
+    assert worst > 10 * Z and chi2 > 10 * stats.chi2.ppf(1 - 1e-6, dof)
+
+
+def test_uniform_rule_is_deepwalk_on_equal_weights():
+    # Both draw the slot from the same random bits, so on equal weights they agree exactly.
+    indptr, indices, _ = random_graph(300, 2000, seed=6, directed=True)
+    sampler = WalkSampler(indptr, indices, np.full(len(indices), 2.5))
+    starts = np.flatnonzero(np.diff(indptr) > 0)
+    np.testing.assert_array_equal(sampler.walks(starts, 5, 25, seed=2, rule="uniform"),
+                                  sampler.walks(starts, 5, 25, seed=2))
+
+
+def test_rules_refuse_what_they_would_ignore():
+    sampler = WalkSampler(*random_graph(20, 60, seed=1))
+    starts = np.arange(20)
+    with pytest.raises(ValueError, match="walk rule 'uniform' takes no p, q"):
+        sampler.walks(starts, 0, 5, 0.5, 2.0, rule="uniform")
+    with pytest.raises(ValueError, match="walk rule 'deepwalk' takes no p, q"):
+        sampler.walks(starts, 0, 5, 0.5, 2.0, rule="deepwalk")
+    with pytest.raises(ValueError, match="unknown walk rule 'metapath'; known: deepwalk"):
+        sampler.walks(starts, 0, 5, rule="metapath")

@@ -10,7 +10,7 @@ state: the walk's random stream; t: the node before v (-1 on the first step); v'
 out-edges are indices[start:start + deg]; w_tv: what the previous step returned as w_vx
 (0.0 on the first step), for a rule that needs the weight of the edge it came by; x: the
 next node. A rule module pairs its step with a ``walk_batch`` that runs ``walk_chunk`` in a
-``prange`` (see deepwalk.py), and is registered by name in sampler.RULES.
+``prange`` (see uniform.py), and is registered by name in sampler.RULES.
 
 In a step, read an array where it is used (``graph.indptr[x]``): bound to a local for the
 whole step, it costs a reference-count pair (atomic) per step that Numba does not remove;

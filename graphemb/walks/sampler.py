@@ -1,7 +1,7 @@
 """WalkSampler: a graph made ready for walking, and the registry of step rules.
 
 A new rule is a module of this package (an ``@njit`` ``step``, its ``walk_batch`` and a
-``RULE``; the contract is in driver.py) and one line in RULES.
+``RULE``; the contract is in driver.py, uniform.py is a small example) and one line in RULES.
 """
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import GOLDEN, mix64
-from . import deepwalk, node2vec
+from . import deepwalk, node2vec, uniform
 from .driver import WalkGraph
 
 RULES = {
     "deepwalk": deepwalk.RULE,
     "node2vec": node2vec.RULE,
+    "uniform": uniform.RULE,
 }
 
 
