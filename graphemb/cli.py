@@ -343,7 +343,7 @@ def build_graph_cmd(ctx, logs, **kw):
     c = m["counts"]
     _say(ctx, _table([(k.replace("_", " "), f"{v:,}") for k, v in c.items()]))
     if m["params"].get("time_unit"):
-        from .logs import TIME_UNIT_NAMES
+        from .ingest.times import TIME_UNIT_NAMES
         how = ("detected from their magnitude; --time-unit to override"
                if m["params"].get("time_unit_option", "auto") == "auto" else "--time-unit")
         _say(ctx, f"timestamps read as {TIME_UNIT_NAMES[m['params']['time_unit']]} ({how})")

@@ -35,9 +35,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import logs as logs_mod
 from . import sgns
-from .errors import GraphembError
+from .errors import GraphembError, first_line
+from .io.ids import CANONICAL_INT, factorize
+from .io.tables import file_format, read_header, read_table
 from .workspace import file_hash, load_npy, save_npy
 
 FUSIONS = ("eges", "ges")
@@ -69,15 +70,15 @@ def _columns_of(path: Path, delimiter: str | None) -> list[str]:
                             "table.")
     if path.is_dir():
         raise GraphembError(f"{path}: is a folder, expected a side-information table file.")
-    fmt = logs_mod.file_format(path)
+    fmt = file_format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
         try:
             return list(pq.read_schema(path).names)
         except (pa.ArrowInvalid, OSError) as exc:
             raise GraphembError(f"{path}: not a readable Parquet file "
-                                f"({logs_mod._first_line(exc)}).") from None
-    return logs_mod._read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
+                                f"({first_line(exc)}).") from None
+    return read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
 
 
 def _as_text(column) -> pa.ChunkedArray:
@@ -100,7 +101,7 @@ def parse_columns(side_cols) -> list[str] | None:
 def read_side_info(path, item_col: str | None = None, side_cols=None,
                    delimiter: str | None = None, multi_value: str = "whole") -> SideInfo:
     """Read and validate a side-information table (see the module doc for the rules)."""
-    from .pipeline import ITEM_COLUMNS
+    from .io.tables import ITEM_COLUMNS
 
     path = Path(path)
     if multi_value not in MULTI_VALUE:
@@ -128,9 +129,9 @@ def read_side_info(path, item_col: str | None = None, side_cols=None,
     if not candidates:
         raise GraphembError(f"{path}: has only the item column {item_col!r}; add categorical "
                             "side-information columns (e.g. category, brand).")
-    table = logs_mod.read_table(path, list(dict.fromkeys([item_col] + candidates)), delimiter,
-                                what="side-information table")
-    is_parquet = logs_mod.file_format(path) == "parquet"
+    table = read_table(path, list(dict.fromkeys([item_col] + candidates)), delimiter,
+                       what="side-information table")
+    is_parquet = file_format(path) == "parquet"
     n_rows = table.num_rows
     line = np.arange(n_rows, dtype=np.int64) + (1 if is_parquet else 2)
     where = "row" if is_parquet else "line"
@@ -166,13 +167,13 @@ def read_side_info(path, item_col: str | None = None, side_cols=None,
         columns = chosen
 
     rows = np.flatnonzero(has_id)
-    key_codes, key_values = logs_mod.factorize(keys.filter(pa.array(has_id)))
+    key_codes, key_values = factorize(keys.filter(pa.array(has_id)))
     key_array = np.asarray(key_values.to_numpy(zero_copy_only=False), dtype=object)
     code_cols, labels = [], []
     for col in columns:
         text = values[col].filter(pa.array(has_id))
         null = np.asarray(text.is_null())
-        codes, uniq = logs_mod.factorize(text.fill_null(""))
+        codes, uniq = factorize(text.fill_null(""))
         labels_col = [v for v in uniq.to_pylist()]
         # Renumber: real values first (order of first appearance), then "missing" last.
         if null.any():
@@ -230,7 +231,7 @@ def ids_like(keys: np.ndarray, node_ids: np.ndarray) -> np.ndarray:
     """Text keys of cold-start items as ids of the graph's kind (int64 when possible)."""
     if node_ids.dtype.kind in "iu" and len(keys):
         text = pa.array(list(keys), type=pa.string())
-        if pc.all(pc.match_substring_regex(text, logs_mod._CANONICAL_INT)).as_py():
+        if pc.all(pc.match_substring_regex(text, CANONICAL_INT)).as_py():
             return np.asarray(pc.cast(text, pa.int64()))
     if node_ids.dtype.kind in "iu" and not len(keys):
         return np.zeros(0, dtype=np.int64)
@@ -446,7 +447,7 @@ def load_cold_start(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         column = pq.read_table(path).column("item_id")
     except (OSError, pa.ArrowInvalid, KeyError) as exc:
-        raise GraphembError(f"{path}: unreadable ({logs_mod._first_line(exc)}); rerun "
+        raise GraphembError(f"{path}: unreadable ({first_line(exc)}); rerun "
                             "`graphemb train --side-info ...`.") from None
     if pa.types.is_integer(column.type):
         ids = column.to_numpy()
@@ -496,7 +497,7 @@ def load_side_table(folder: Path) -> pa.Table:
     try:
         return pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
-        raise GraphembError(f"{path}: unreadable ({logs_mod._first_line(exc)}); rerun "
+        raise GraphembError(f"{path}: unreadable ({first_line(exc)}); rerun "
                             "`graphemb train --side-info ...`.") from None
 
 
@@ -604,7 +605,7 @@ def with_cold_start(model_dir: Path, ids: np.ndarray, vectors: np.ndarray):
 
 def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
     """`graphemb export --what side-info|attention FILE`."""
-    from .formats import write_table, write_vectors
+    from .io.writers import write_table, write_vectors
     from .pipeline import load_vectors
     from .workspace import Workspace
 
@@ -630,7 +631,7 @@ def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
         weights = load_npy(folder, "attention", mmap=False)
         components = manifest["params"].get("components") or \
             [f"c{j}" for j in range(weights.shape[1])]
-        from .formats import ids_to_arrow
+        from .io.writers import ids_to_arrow
         columns = {"item_id": ids_to_arrow(ids)}
         for j, name in enumerate(components):
             columns[f"weight_{name}"] = pa.array(weights[:, j].astype(np.float32))

@@ -20,6 +20,8 @@ import numpy as np
 from numba import njit
 
 from .errors import GraphembError, require
+from .ingest.edges import graph_from_adjacency, read_mat  # noqa: F401 (graphemb.evaluate.*)
+from .io.ids import id_positions
 from .neighbors import (block_rows, decay_weights, item_space, mean_history_vectors, normalize,
                         read_events)
 from .workspace import Workspace, read_manifest, write_manifest
@@ -591,8 +593,7 @@ def read_labels(path, node_ids: np.ndarray):
     labels = table["label"].fillna("").str.strip().to_numpy(dtype=str)
     ok = (nodes != "") & (labels != "")
     nodes, labels = nodes[ok], labels[ok]
-    index = pd.Index(np.asarray(node_ids).astype(str))
-    pos = index.get_indexer(np.char.strip(nodes.astype(str)))
+    pos = id_positions(node_ids, np.char.strip(nodes.astype(str)))
     if len(pos) and pos[0] < 0 and nodes[0].strip().lower() in ("node", "item", "item_id", "id",
                                                                 "node_id", "item"):
         pos, labels = pos[1:], labels[1:]          # a header line
@@ -606,43 +607,6 @@ def read_labels(path, node_ids: np.ndarray):
     y = np.zeros((len(nodes_u), len(names)), dtype=bool)
     y[row, lab_codes] = True
     return nodes_u, y, [str(x) for x in names], unknown
-
-
-def read_mat(path):
-    """The PPI-style MATLAB file: (network as scipy sparse, group labels as dense bool)."""
-    import scipy.io
-
-    try:
-        mat = scipy.io.loadmat(str(path))
-    except (OSError, ValueError, NotImplementedError) as exc:
-        raise GraphembError(f"{path}: cannot read the MATLAB file ({exc}).") from None
-    for key in ("network", "group"):
-        if key not in mat:
-            raise GraphembError(f"{path}: has no {key!r} matrix; expected `network` (adjacency) "
-                                "and `group` (labels) as in the node2vec/DeepWalk data.")
-    group = mat["group"]
-    group = group.toarray() if hasattr(group, "toarray") else np.asarray(group)
-    return mat["network"], group != 0
-
-
-def graph_from_adjacency(adj):
-    """An undirected Graph (node ids 0..n-1 of the matrix) from a sparse adjacency matrix."""
-    import scipy.sparse as sp
-
-    from .graph import graph_from_coded_edges
-
-    # Every stored entry as listed: a symmetric matrix (PPI) keeps its weights, a one-triangle
-    # one has its directions summed, and a self-loop A[v, v] keeps its weight either way (the
-    # rule of csr_from_edges). Adding adj + adj.T here used to double every edge but loops.
-    coo = sp.coo_matrix(adj)
-    coo.sum_duplicates()
-    n = adj.shape[0]
-    weight = np.abs(coo.data).astype(np.float64)
-    degree = np.bincount(coo.row, minlength=n) + np.bincount(coo.col, minlength=n)
-    graph, isolated = graph_from_coded_edges(coo.row.astype(np.int64), coo.col.astype(np.int64),
-                                             weight, np.arange(n, dtype=np.int64), degree,
-                                             undirected=True)
-    return graph, isolated
 
 
 def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats: int = 10,
@@ -781,13 +745,14 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     import pyarrow.parquet as pq
     import scipy.sparse as sp
 
-    from . import logs as logs_mod
     from . import pipeline
+    from .ingest.times import parse_duration
+    from .io.ids import factorize
 
     t0 = time.perf_counter()
     if holdout < 1:
         raise GraphembError("--holdout must be at least 1.")
-    hl = None if half_life in (None, "") else logs_mod.parse_duration(half_life)
+    hl = None if half_life in (None, "") else parse_duration(half_life)
     if hl is not None and hl <= 0:
         raise GraphembError("--half-life must be > 0, e.g. 7d.")
     options = current_options(workdir, walk_options, train_options, graph_options)
@@ -814,7 +779,7 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     timings["graph_seconds"] = t_graph - t_read
 
     # Catalogue: every item of the training events. Codes over all events so test items map.
-    item_codes, item_values = logs_mod.factorize(ev["items"])
+    item_codes, item_values = factorize(ev["items"])
     train_items = item_codes[train_rows]
     in_train = np.zeros(len(item_values), dtype=bool)
     in_train[train_items] = True
@@ -822,9 +787,8 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     cat_of_code = np.full(len(item_values), -1, dtype=np.int64)
     cat_of_code[catalogue] = np.arange(len(catalogue))
     C = len(catalogue)
-    import pandas as pd
-    node_of_code = pd.Index(np.asarray(ids).astype(str)).get_indexer(
-        np.asarray(item_values.to_numpy(zero_copy_only=False), dtype=object))
+    node_of_code = id_positions(ids, np.asarray(item_values.to_numpy(zero_copy_only=False),
+                                                dtype=object))
     node_of_cat = node_of_code[catalogue]
     cat_has_vec = node_of_cat >= 0
     cat_has_vec[cat_has_vec] = has_vector[node_of_cat[cat_has_vec]]

@@ -12,8 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from . import logs as logs_mod
+
 from .errors import GraphembError
+from .io import tables
+from .io.ids import codes_and_ids, factorize, id_positions
 from .search import (block_rows, exact_search, make_index, normalize,  # noqa: F401
                      search_eligible, top_k_rows)
 from .workspace import Workspace, atomic_file, file_hash
@@ -50,22 +52,16 @@ def item_space(vectors: np.ndarray, has_vector: np.ndarray | None = None,
 # Items of the model
 
 
-def match_ids(index, items: list[str]) -> np.ndarray:
-    """Position of each id in ``index`` (a pandas Index of ids as text), -1 if absent: the id
-    as given first (ids may hold spaces), else with surrounding white space stripped."""
-    pos = index.get_indexer(items)
-    again = np.flatnonzero(pos < 0)
-    if len(again):
-        pos[again] = index.get_indexer([items[i].strip() for i in again])
-    return pos
+def match_ids(ids: np.ndarray, items: list[str]) -> np.ndarray:
+    """Position of each id among ``ids``, -1 if absent: the id as given first (ids may hold
+    spaces), else with surrounding white space stripped."""
+    return id_positions(ids, items, retry=str.strip)
 
 
 def lookup_items(node_ids: np.ndarray, items, where: str = "the model") -> np.ndarray:
     """Node index of each requested item id (given as text); unknown ids raise GraphembError."""
-    import pandas as pd
-
     items = [str(x) for x in items]
-    pos = match_ids(pd.Index(np.asarray(node_ids).astype(str)), items)
+    pos = match_ids(node_ids, items)
     missing = np.flatnonzero(pos < 0)
     if len(missing):
         bad = items[missing[0]].strip()
@@ -79,11 +75,9 @@ def read_items_file(path) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise GraphembError(f"{path}: no such file; give one item id per line.")
-    from .ingest import ITEM_COLUMNS
-
     items = [line.split(",")[0].strip() for line in path.read_text().splitlines()]
     items = [x for x in items if x]
-    if items and items[0] in (*ITEM_COLUMNS, "id", "ID"):
+    if items and items[0] in (*tables.ITEM_COLUMNS, "id", "ID"):
         items = items[1:]                       # a header line such as item_id
     if not items:
         raise GraphembError(f"{path}: holds no item ids; give one item id per line.")
@@ -110,13 +104,11 @@ def with_cold_rows(base, eligible, vectors, has_vector, cold_vectors, center: bo
 def _split_queries(ids: np.ndarray, items, cold_ids=None) -> tuple[np.ndarray, np.ndarray]:
     """(graph node or -1, cold-start row or -1) of each query; unknown ids raise.
     ``cold_ids()`` gives the cold-start ids, asked only when a query is not in the graph."""
-    import pandas as pd
-
     text = [str(x) for x in items]
-    node = match_ids(pd.Index(np.asarray(ids).astype(str)), text)
+    node = match_ids(ids, text)
     cold = np.full(len(text), -1, dtype=np.int64)
     if cold_ids is not None and (node < 0).any():
-        cold = match_ids(pd.Index(np.asarray(cold_ids()).astype(str)), text)
+        cold = match_ids(cold_ids(), text)
         cold[node >= 0] = -1
     if ((node < 0) & (cold < 0)).any():
         lookup_items(ids, [t for t, n, c in zip(text, node, cold) if n < 0 and c < 0])
@@ -228,14 +220,11 @@ def read_names(path, id_col: str | None = None, name_col: str | None = None,
     """{item id as text: name} from a table such as MovieLens movies.csv, and the name
     column. The id column is guessed like a log's item column (or "id"), the name column is
     ``name_col`` or the first text column after it."""
-    from .pipeline import ITEM_COLUMNS, _header, _pick_column
-
-    path = Path(path)
-    header = _header(path, delimiter)
-    id_col = id_col or next((c for c in (*ITEM_COLUMNS, "id", "ID") if c in header), None)
-    id_col = _pick_column(path, header, id_col, ITEM_COLUMNS, "names-id-col")
-    table = logs_mod.read_table(path, list(dict.fromkeys([id_col, *header])), delimiter,
-                                what="name table", string_columns=[id_col])
+    source = tables.open_table(path, delimiter, what="name table")
+    path, header = source.path, source.header
+    id_col = id_col or next((c for c in (*tables.ITEM_COLUMNS, "id", "ID") if c in header), None)
+    id_col = tables.pick_column(path, header, id_col, tables.ITEM_COLUMNS, "names-id-col")
+    table = source.read(list(dict.fromkeys([id_col, *header])), string_columns=[id_col])
     if name_col is None:
         text = [c for c in header if c != id_col and
                 (pa.types.is_string(table.column(c).type) or
@@ -260,34 +249,24 @@ def read_events(path, *, user_col=None, item_col=None, time_col=None, delimiter=
                 extra_columns=()):
     """Read a log: dict with the table (rows with missing user/item/time dropped), the chosen
     column names, user codes and distinct user ids, item strings and epoch-second times."""
-    from .pipeline import ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, _header, _pick_column
+    from .ingest.times import times_to_seconds
 
-    path = Path(path)
-    header = _header(path, delimiter)
-    user_col = _pick_column(path, header, user_col, USER_COLUMNS, "user-col")
-    item_col = _pick_column(path, header, item_col, ITEM_COLUMNS, "item-col")
-    time_col = _pick_column(path, header, time_col, TIME_COLUMNS, "time-col")
+    source = tables.open_table(path, delimiter)
+    path = source.path
+    user_col, item_col, time_col = tables.log_columns(source, user_col, item_col, time_col)
     columns = list(dict.fromkeys([user_col, item_col, time_col, *[c for c in extra_columns if c]]))
-    table = logs_mod.read_table(path, columns, delimiter)
-    missing = np.zeros(table.num_rows, dtype=bool)
-    for col in (user_col, item_col, time_col):
-        column = table.column(col)
-        null = np.asarray(column.is_null())
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            null |= np.asarray(pc.equal(pc.utf8_trim_whitespace(column), "").fill_null(True))
-        missing |= null
+    table = source.read(columns)
+    missing = tables.missing_rows(table, (user_col, item_col, time_col))
     if missing.any():
         table = table.filter(pa.array(~missing))
     if table.num_rows == 0:
         raise GraphembError(f"{path}: no row has a user, an item and a time.")
-    times = logs_mod.times_to_seconds(path, time_col, table.column(time_col))
+    times = times_to_seconds(path, time_col, table.column(time_col))
     bad = np.flatnonzero(~np.isfinite(times))
     if len(bad):
         raise GraphembError(f"{path}: column {time_col!r}: timestamp of row {bad[0] + 1} is not a "
                             "number; use epoch seconds or ISO-8601 throughout.")
-    user_codes, user_values = logs_mod.factorize(table.column(user_col).cast(pa.string()))
-    user_ids = logs_mod.ids_as_given(user_values if not pa.types.is_integer(
-        table.column(user_col).type) else pc.cast(user_values, pa.int64()))
+    user_codes, user_ids = codes_and_ids(table.column(user_col))
     items = table.column(item_col).cast(pa.string())
     return {"path": path, "table": table, "user_col": user_col, "item_col": item_col,
             "time_col": time_col, "user_codes": user_codes, "user_ids": user_ids,
@@ -296,11 +275,9 @@ def read_events(path, *, user_col=None, item_col=None, time_col=None, delimiter=
 
 def item_nodes(items: pa.ChunkedArray, node_ids: np.ndarray) -> np.ndarray:
     """Node index of every event's item (-1 for items not in the graph), vectorised."""
-    import pandas as pd
-
-    codes, values = logs_mod.factorize(items)
-    index = pd.Index(np.asarray(node_ids).astype(str))
-    per_value = index.get_indexer(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
+    codes, values = factorize(items)
+    per_value = id_positions(node_ids, np.asarray(values.to_numpy(zero_copy_only=False),
+                                                  dtype=object))
     return per_value[codes].astype(np.int64)
 
 
@@ -343,12 +320,13 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
     (default ``workdir/user_vectors.parquet``); the file remembers the log and the model so
     that `recommend` can exclude seen items and refuse a stale file.
     """
-    from .formats import ids_to_arrow
+    from .ingest.times import parse_duration
+    from .io.writers import ids_to_arrow
     from .pipeline import load_vectors
 
     ws = Workspace(workdir)
     ids, vectors, has_vector, _ = load_vectors(workdir)
-    hl = None if half_life in (None, "") else logs_mod.parse_duration(half_life)
+    hl = None if half_life in (None, "") else parse_duration(half_life)
     if hl is not None and hl <= 0:
         raise GraphembError("--half-life must be > 0, e.g. 7d.")
     ev = read_events(logs, user_col=user_col, item_col=item_col, time_col=time_col,

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa: F401
-                     log_header as _header, parse_columns, parse_event_weights,
-                     pick_column as _pick_column,
-                     edges_from_networkx, read_edge_list, transitions_from_log)
 from .errors import GraphembError
-from .logs import check_time_unit, parse_duration
-from .formats import FORMATS, guess_format, write_vectors
+from .ingest.edges import edges_from_networkx, read_edge_list
+from .ingest.sessions import ENGINES, parse_event_weights, transitions_from_log
+from .ingest.times import check_time_unit, parse_duration
+from .io.tables import parse_columns
+from .io.writers import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, locked,

@@ -6,7 +6,8 @@ import pytest
 
 import graphemb
 from graphemb.graph import csr_from_edges
-from graphemb.logs import parse_duration, sessionize
+from graphemb.ingest.sessions import sessionize
+from graphemb.ingest.times import parse_duration
 
 from helpers import edges_of, write_csv
 
@@ -179,7 +180,7 @@ def test_parse_duration(text, seconds):
 
 
 def test_iso_times_with_offsets_are_utc(tmp_path):
-    from graphemb.logs import times_to_seconds
+    from graphemb.ingest.times import times_to_seconds
     import pyarrow as pa
 
     column = pa.chunked_array([pa.array(["2024-01-01T10:00:00+02:00", "2024-01-01T08:01:00Z",

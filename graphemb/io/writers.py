@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import GraphembError
-from .workspace import atomic_file, named_os_error
+from ..errors import GraphembError
+from ..workspace import atomic_file, named_os_error
 
 FORMATS = ("parquet", "word2vec", "word2vec-binary", "npy", "csv")
 
