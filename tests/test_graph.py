@@ -141,6 +141,11 @@ def test_from_edges_integer_ids_fast_path_keeps_ids(tmp_path, workdir):
     graphemb.build_graph(from_edges=tmp_path / "mixed.tsv", workdir=workdir)
     graph, _ = graphemb.load_graph(workdir)
     assert edges_of(graph) == {("007", "7"): 1.0, ("-0", "0"): 1.0, ("0", "7"): 1.0}
+    # 19 digits beyond int64 in the second column only: the first, parsed already, is text again.
+    (tmp_path / "big.tsv").write_text("1\t9999999999999999999\n2\t1\n")
+    graphemb.build_graph(from_edges=tmp_path / "big.tsv", workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("1", "9999999999999999999"): 1.0, ("2", "1"): 1.0}
 
 
 def test_csr_relabel_and_in_place_compaction():

@@ -167,7 +167,10 @@ def _encode_endpoints(columns: list) -> tuple[np.ndarray, pa.Array]:
             return (np.asarray(encoded.indices).astype(np.int32, copy=False),
                     encoded.dictionary)
         except pa.ArrowInvalid:  # beyond int64 (19-digit ids): treat them as text
-            pass
+            # A column already parsed prints back as its own text (canonical integers).
+            columns = [c if c is not None else
+                       pa.chunked_array([pc.cast(pa.array(ids[k * n:(k + 1) * n]), pa.string())])
+                       for k, c in enumerate(columns)]
     codes, values = factorize(pa.chunked_array(columns[0].chunks + columns[1].chunks))
     return codes.astype(np.int32), values
 

@@ -46,13 +46,13 @@ def open_bytes(path: Path):
     return gzip.open(path, "rb") if Path(path).name.lower().endswith(".gz") else open(path, "rb")
 
 
-def sniff_delimiter(path: Path, delimiter: str | None = None) -> str:
-    """The field separator: the one given, else the name's (comma; tab for .tsv) unless the
+def _sniff_delimiter(path: Path, fmt: str, delimiter: str | None = None) -> str:
+    """The field separator: the one given, else the format's (comma; tab for .tsv) unless the
     first line holds none of it but another common one (a tab-separated file named .csv)."""
     if delimiter:
         return delimiter
-    default = "\t" if file_format(Path(path)) == "tsv" else ","
-    first = _first_line_text(Path(path))
+    default = "\t" if fmt == "tsv" else ","
+    first = _first_line_text(path)
     if first is None or default in first:
         return default
     return next((sep for sep in _SNIFF if sep in first), default)
@@ -219,7 +219,7 @@ def open_table(path, delimiter: str | None = None, column_names: list[str] | Non
             raise GraphembError(f"{path}: not a readable Parquet file ({first_line(exc)}).") \
                 from None
         return TableFile(path, fmt, None, header, None, what)
-    sep = sniff_delimiter(path, delimiter)
+    sep = _sniff_delimiter(path, fmt, delimiter)
     return TableFile(path, fmt, sep, read_header(path, sep, column_names),
                      list(column_names) if column_names else None, what)
 
