@@ -255,7 +255,8 @@ def read_events(path, *, user_col=None, item_col=None, time_col=None, delimiter=
     path = source.path
     user_col, item_col, time_col = tables.log_columns(source, user_col, item_col, time_col)
     columns = list(dict.fromkeys([user_col, item_col, time_col, *[c for c in extra_columns if c]]))
-    table = source.read(columns)
+    # Ids as text, as build-graph reads them: "007" must stay "007" to match its node.
+    table = source.read(columns, string_columns=[user_col, item_col])
     missing = tables.missing_rows(table, (user_col, item_col, time_col))
     if missing.any():
         table = table.filter(pa.array(~missing))

@@ -200,6 +200,20 @@ def test_user_vectors_parquet_and_recommend(tiny, tmp_path):
     assert r.exit_code == 1 and "user 'nobody' is not in" in r.output
 
 
+def test_user_vectors_match_ids_as_build_graph_reads_them(tmp_path):
+    # Item ids such as "007" look numeric; read as numbers they would be 7, no graph node.
+    rng = np.random.default_rng(0)
+    rows = ["user_id,item_id,timestamp"] + [
+        f"{u},{rng.integers(1, 9):03d},{1_000_000 + 60 * j}" for u in range(20) for j in range(8)]
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    pipeline.run(log, workdir=tmp_path / "ws", **TINY)
+    r = run(tmp_path / "ws", "user-vectors", str(log))
+    assert r.exit_code == 0, r.output
+    table = pq.read_table(tmp_path / "ws" / "user_vectors.parquet")
+    assert table.num_rows == 20 and table.column("user_id").type == pa.int64()
+
+
 def test_recommend_without_user_vectors_says_what_to_run(tiny, tmp_path):
     _, ws = tiny
     r = run(ws, "recommend", "u0", "--user-vectors", str(tmp_path / "none.parquet"))
