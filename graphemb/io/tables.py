@@ -108,19 +108,15 @@ class TableFile:
         return self.format == "parquet"
 
     def line_numbers(self, rows: np.ndarray) -> np.ndarray:
-        """The file line of each row (0-based) of the table, below a header if there is
-        one; a Parquet file's rows are numbered from 1."""
-        return np.asarray(rows, dtype=np.int64) + (1 if self.column_names or self.is_parquet
-                                                   else 2)
-
-    @property
-    def row_word(self) -> str:
-        return "row" if self.is_parquet else "line"
+        """The file line of each row (0-based), below the header line if there is one.
+        Parquet rows are counted so too, as log messages always have (eges' side-information
+        messages say "row N" from 1 instead)."""
+        return np.asarray(rows, dtype=np.int64) + (1 if self.column_names else 2)
 
     def places(self, rows: np.ndarray):
-        """place(k) -> "line 7" (or "row 6" in Parquet) for row k of ``rows``."""
+        """place(k) -> "line 7" for row k of ``rows``."""
         numbers = self.line_numbers(rows)
-        return lambda k: f"{self.row_word} {numbers[k]}"
+        return lambda k: f"line {numbers[k]}"
 
     def read(self, columns: list[str], string_columns=()) -> pa.Table:
         """The named columns as an Arrow table. ``string_columns`` are read as text, so that
