@@ -346,9 +346,17 @@ def cold_start(datasets, seeds, *, dim=128, window=5, epochs=3, side_update="mea
                 methods[f"{fusion.upper()}: cosine to the side embeddings"] = \
                     lambda sl, c=raw - mean, u=unit: c[sl] @ u.T
                 for gamma in (0.0, eges_mod.COLD_GAMMA):
-                    methods[f"{fusion.upper()}: H·Z + log-count prior, γ={gamma:g}"] = \
+                    methods[f"{fusion.upper()}: H·Z + log-count prior + γ={gamma:g} per shared value"] = \
                         lambda sl, r=res, h=raw, c=codes, g=gamma: eges_mod.cold_scores(
-                            h[sl], c[sl], r.Z, r.token_counts, r.node_codes, g)
+                            h[sl], c[sl], r.Z, r.token_counts, r.node_codes, g,
+                            missing=r.missing_codes)
+                methods[f"{fusion.upper()}: H·Z + log-count prior + value log-odds "
+                        "(graphemb similar COLD_ID)"] = \
+                    lambda sl, r=res, h=raw, c=codes: eges_mod.cold_scores(
+                        h[sl], c[sl], r.Z, r.token_counts, r.node_codes, bonus=r.cold_bonus,
+                        missing=r.missing_codes)
+                print(f"{name} seed {seed} {fusion} value log-odds "
+                      f"{np.round(res.cold_bonus, 3).tolist()}", flush=True)
             for mname, fn in methods.items():
                 hr, pos, neg = [], [], []
                 for s0 in range(0, len(queries), 512):

@@ -259,6 +259,8 @@ class EGESResult:
     A: np.ndarray
     counts: dict
     stats: dict
+    cold_bonus: np.ndarray | None = None     # cold_scores' bonus per shared value (value_bonus)
+    missing_codes: np.ndarray | None = None  # per column, the code of a missing value
 
 
 def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
@@ -336,9 +338,12 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
         "graph_items_without_side_info": int(n - in_table.sum()),
         **{f"side_info_{k}": v for k, v in side.counts.items()},
     }
+    missing = (sizes - 1).astype(np.int32)
+    bonus = value_bonus(walks, node_codes, token_counts, missing,
+                        seed=sgns_options.get("seed", 0))
     return EGESResult(fusion, list(side.columns), vectors, has_vector, cold_ids, cold_vectors,
                       cold_side_vectors, side_embeddings, side.labels, side_items, weights, node_codes,
-                      side.codes[cold], token_counts, E, Z, A, counts, stats)
+                      side.codes[cold], token_counts, E, Z, A, counts, stats, bonus, missing)
 
 
 def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes) -> np.ndarray:
@@ -359,26 +364,78 @@ def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes) ->
     return (out / max(cold_codes.shape[1], 1)).astype(np.float32)
 
 
-COLD_GAMMA = 3.0      # bonus per shared side value (benchmarks/quality.py: 0 < 1 <~ 3)
+COLD_GAMMA = 3.0      # bonus per shared side value for models saved without cold_value_bonus
 
 
 def cold_scores(h: np.ndarray, cold_codes: np.ndarray, Z: np.ndarray, token_counts: np.ndarray,
                 node_codes: np.ndarray, gamma: float = COLD_GAMMA,
-                exponent: float = 0.75) -> np.ndarray:
-    """How likely each graph item u is to be walked next to each cold-start item c, by the
-    skip-gram model itself: H_c . Z_u + exponent * log(count_u) (the model scores a pair
-    against noise drawn with probability ~ count^exponent, so this adds back popularity),
-    plus ``gamma`` for each side value u shares with c (a prior within the value).
+                exponent: float = 0.75, bonus: np.ndarray | None = None,
+                missing: np.ndarray | None = None) -> np.ndarray:
+    """How likely each graph item u is to be walked next to each cold-start item c:
 
-    ``h`` [q, dim] are the cold items' fused side vectors, ``cold_codes`` [q, n_cols] their
-    value codes; items never walked score -inf. Returns float32 [q, num_nodes].
+        H_c . Z_u  +  exponent * log(count_u)  +  sum_j bonus_j [u shares c's value in column j]
+
+    H_c . Z_u is the skip-gram model's own logit (``h`` [q, dim] are the cold items' fused
+    side embeddings), ``exponent * log count_u`` adds back the popularity that negative
+    sampling (noise ~ count**exponent) divides out, and the bonus is a prior within each
+    side value (value_bonus; ``gamma`` for every column when it is not given). A missing
+    value (code ``missing[j]``) is shared with nobody. Items never walked score -inf.
+    Returns float32 [q, num_nodes].
     """
+    n_cols = cold_codes.shape[1]
+    bonus = np.full(n_cols, gamma) if bonus is None else np.asarray(bonus, dtype=np.float64)
     counts = np.asarray(token_counts)
     prior = np.where(counts > 0, exponent * np.log(np.maximum(counts, 1)), -np.inf)
     score = np.asarray(h, dtype=np.float32) @ np.asarray(Z).T + prior.astype(np.float32)
-    for j in range(cold_codes.shape[1]):
-        score += gamma * (cold_codes[:, j, None] == node_codes[None, :, j])
+    for j in range(n_cols):
+        shared = cold_codes[:, j, None] == node_codes[None, :, j]
+        if missing is not None:
+            shared &= cold_codes[:, j, None] != missing[j]
+        score += np.float32(bonus[j]) * shared
     return score
+
+
+def value_bonus(walks, node_codes: np.ndarray, token_counts: np.ndarray, missing: np.ndarray,
+                *, pairs: int = 200_000, seed: int = 0) -> np.ndarray:
+    """Per side column, the log-odds that two items are neighbours given that they share
+    the column's value: log P(share | adjacent in a walk) / P(share | two random items).
+
+    Counted on the data, not on the model: warm items scored as if cold would find their
+    own training in the model's logit and undervalue the side values (measured when this
+    was chosen: a logistic fit of the weights on warm items lost to category popularity on
+    Taobao's HR@10; this bonus beats it on both logs, benchmarks/quality.py). ``pairs`` adjacent
+    positions are drawn from the walks; the random-pair share is exact, from the value
+    counts of the walked items. Returns float64 [n_cols].
+    """
+    rng = np.random.default_rng([seed, 77])
+    arrays = list(walks) if isinstance(walks, (list, tuple)) else [walks]
+    sizes = np.array([a.shape[0] for a in arrays], dtype=np.float64)
+    which = rng.choice(len(arrays), pairs, p=sizes / sizes.sum())
+    left, right = [], []
+    for i, array in enumerate(arrays):          # a loop over walk files, not over tokens
+        if array.shape[1] < 2:
+            continue
+        count = int((which == i).sum())
+        rows = np.unique(rng.integers(0, array.shape[0], count))     # each row read once
+        block = np.asarray(array[rows])
+        at = rng.integers(0, array.shape[1] - 1, len(rows))
+        left.append(block[np.arange(len(rows)), at])
+        right.append(block[np.arange(len(rows)), at + 1])
+    a = np.concatenate(left) if left else np.zeros(0, np.int64)
+    b = np.concatenate(right) if right else np.zeros(0, np.int64)
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    a, b = a[keep], b[keep]
+    walked = np.asarray(token_counts) > 0
+    n_walked = int(walked.sum())
+    bonus = np.zeros(node_codes.shape[1])
+    for j in range(node_codes.shape[1]):
+        known = node_codes[:, j] != missing[j]
+        adjacent = ((node_codes[a, j] == node_codes[b, j]) & known[a]).mean() if len(a) else 0.0
+        per_value = np.bincount(node_codes[walked & known, j]).astype(np.float64)
+        random = (per_value * (per_value - 1)).sum() / max(n_walked * (n_walked - 1), 1)
+        # 1e-4 keeps a value no pair shares (or every pair shares) finite.
+        bonus[j] = np.log((adjacent + 1e-4) / (random + 1e-4))
+    return bonus
 
 
 def cold_start_variants(result: "EGESResult") -> dict:
@@ -421,6 +478,9 @@ def save_result(folder: Path, result: EGESResult) -> None:
     save_npy(folder, "cold_start_codes", result.cold_codes.astype(np.int32))
     save_npy(folder, "node_side_codes", result.node_codes.astype(np.int32))
     save_npy(folder, "token_counts", result.token_counts.astype(np.int64))
+    if result.cold_bonus is not None:
+        save_npy(folder, "cold_value_bonus", np.asarray(result.cold_bonus, np.float64))
+        save_npy(folder, "side_missing_codes", np.asarray(result.missing_codes, np.int32))
     pq.write_table(side_table(result.columns, result.side_labels, result.side_embeddings,
                               result.side_items), folder / "side_embeddings.parquet")
 
@@ -467,21 +527,32 @@ class ColdStart:
     node_codes: np.ndarray     # [num_nodes, n_cols]
     Z: np.ndarray              # output embeddings [num_nodes, dim]
     token_counts: np.ndarray   # [num_nodes]
+    bonus: np.ndarray | None = None     # per shared value (value_bonus; older models: none)
+    missing: np.ndarray | None = None   # per column, the code of a missing value
+    exponent: float = 0.75              # the model's ns_exponent
 
     @classmethod
     def load(cls, folder: Path) -> "ColdStart":
+        from .workspace import read_manifest
+
+        folder = Path(folder)
         ids, vectors = load_cold_start(folder)
+        has_bonus = (folder / "cold_value_bonus.npy").exists()
         return cls(ids, vectors, load_npy(folder, "cold_start_side_vectors", mmap=False),
                    load_npy(folder, "cold_start_codes", mmap=False),
                    load_npy(folder, "node_side_codes", mmap=False),
                    load_npy(folder, "output_embeddings", mmap=True),
-                   load_npy(folder, "token_counts", mmap=False))
+                   load_npy(folder, "token_counts", mmap=False),
+                   load_npy(folder, "cold_value_bonus", mmap=False) if has_bonus else None,
+                   load_npy(folder, "side_missing_codes", mmap=False) if has_bonus else None,
+                   float(read_manifest(folder, "model")["params"].get("ns_exponent", 0.75)))
 
     def neighbours(self, rows: np.ndarray, k: int, eligible: np.ndarray):
         """(node indices, scores) [len(rows), k] of the graph items most likely to occur
         beside cold items ``rows`` (cold_scores), among ``eligible`` nodes."""
         score = cold_scores(self.side_vectors[rows], self.codes[rows], self.Z,
-                            self.token_counts, self.node_codes)
+                            self.token_counts, self.node_codes, exponent=self.exponent,
+                            bonus=self.bonus, missing=self.missing)
         score[:, ~eligible] = -np.inf
         k = min(k, int(eligible.sum()))
         part = np.argpartition(-score, k - 1, axis=1)[:, :k]
