@@ -11,6 +11,7 @@ import click
 
 from . import __version__, pipeline
 from .errors import GraphembError
+from .search import INDEXES
 
 DEFAULT_SIMILAR_MIN_COUNT = 10     # = graphemb.neighbors.DEFAULT_MIN_COUNT (measured there)
 
@@ -683,7 +684,7 @@ Examples:
 @click.option("--name-col", help="Name column of --names (default: its first text column).")
 @click.option("--names-id-col", help="Id column of --names (default: guessed, e.g. item_id, "
                                      "movieId, id).")
-@click.option("--index", type=click.Choice(["exact", "lsh", "hnsw"]), default="exact",
+@click.option("--index", type=click.Choice(list(INDEXES)), default="exact",
               show_default=True,
               help="Exact blocked search, a random-projection LSH index, or hnswlib (optional "
                    "dependency); approximate ones report their recall against exact.")
