@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from graphemb import pipeline
 from graphemb.cli import main
 from graphemb.errors import GraphembError
-from graphemb.neighbors import decay_weights, item_space, mean_history_vectors
+from graphemb.recommendation import decay_weights, mean_history_vectors
 from graphemb.search import LSHIndex, exact_search, normalize, recall_at_k, top_k_rows
+from graphemb.vectors import item_space
 
 N_CLUSTERS, PER_CLUSTER = 3, 10
 
