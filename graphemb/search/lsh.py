@@ -3,6 +3,8 @@ sign bits each (AND), optional multi-probing of the buckets one bit away; candid
 by exact cosine in a Numba kernel."""
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -12,24 +14,32 @@ from .exact import normalize
 from .index import Index
 
 
+# The fitted hash tables: per table the row order by code, and where each bucket starts
+# (dense: offsets has 2**bits + 1 columns) or the sorted codes to search (sparse).
+HashTables = namedtuple("HashTables", "sorted_codes offsets orders")
+
+
 @njit(cache=True, inline="always")
-def _bucket(sorted_codes, offsets, t, c):
-    """[lo, hi) of bucket ``c`` in table ``t``: direct lookup when the table is dense
-    (offsets has 2**bits + 1 columns), else a binary search of the sorted codes."""
-    if offsets.shape[1] > 1:
-        return offsets[t, c], offsets[t, c + 1]
-    codes = sorted_codes[t]
+def _bucket(tables, qcodes, qflips, qi, t, pr):
+    """[lo, hi) in table ``t`` of query ``qi``'s bucket (pr = 0) or of its probe ``pr``, the
+    bucket with bit qflips[qi, t, pr - 1] flipped: a direct lookup when the table is dense,
+    else a binary search of the sorted codes."""
+    c = qcodes[qi, t]
+    if pr > 0:
+        c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
+    if tables.offsets.shape[1] > 1:
+        return tables.offsets[t, c], tables.offsets[t, c + 1]
+    codes = tables.sorted_codes[t]
     n = codes.shape[0]
     return lower_bound(codes, 0, n, c), lower_bound(codes, 0, n, c + 1)
 
 
 @njit(cache=True, parallel=True)
-def _lsh_query(qcodes, qflips, sorted_codes, offsets, orders, base, queries, k, exclude,
-               max_candidates):
+def _lsh_query(tables, qcodes, qflips, base, queries, k, exclude, max_candidates):
     """For each query: gather the buckets of every table (and probed neighbours), dedupe,
     re-rank by dot product, keep the k best. Returns (indices, scores, candidates per query)."""
     nq = queries.shape[0]
-    n_tables = orders.shape[0]
+    n_tables = tables.orders.shape[0]
     n_probe = qflips.shape[2]
     dim = base.shape[1]
     out_idx = np.full((nq, k), -1, dtype=np.int64)
@@ -40,10 +50,7 @@ def _lsh_query(qcodes, qflips, sorted_codes, offsets, orders, base, queries, k, 
         total = 0
         for t in range(n_tables):
             for pr in range(n_probe + 1):
-                c = qcodes[qi, t]
-                if pr > 0:
-                    c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
-                lo, hi = _bucket(sorted_codes, offsets, t, c)
+                lo, hi = _bucket(tables, qcodes, qflips, qi, t, pr)
                 total += hi - lo
         if total > max_candidates:
             total = max_candidates
@@ -53,14 +60,11 @@ def _lsh_query(qcodes, qflips, sorted_codes, offsets, orders, base, queries, k, 
             for pr in range(n_probe + 1):
                 if pos >= total:
                     break
-                c = qcodes[qi, t]
-                if pr > 0:
-                    c = c ^ (np.int64(1) << qflips[qi, t, pr - 1])
-                lo, hi = _bucket(sorted_codes, offsets, t, c)
+                lo, hi = _bucket(tables, qcodes, qflips, qi, t, pr)
                 for j in range(lo, hi):
                     if pos >= total:
                         break
-                    cand[pos] = orders[t, j]
+                    cand[pos] = tables.orders[t, j]
                     pos += 1
         cand = np.sort(cand[:pos])
         # Unique candidates, scored.
@@ -162,7 +166,7 @@ class LSHIndex(Index):
         if exclude is None:
             exclude = np.full(nq, -1, dtype=np.int64)
         idx, val, candidates = _lsh_query(
-            qcodes, np.ascontiguousarray(qflips), self.sorted_codes, self.offsets, self.orders,
-            self.base, q, int(min(k, len(self.base))), np.asarray(exclude, dtype=np.int64),
-            int(self.max_candidates))
+            HashTables(self.sorted_codes, self.offsets, self.orders), qcodes,
+            np.ascontiguousarray(qflips), self.base, q, int(min(k, len(self.base))),
+            np.asarray(exclude, dtype=np.int64), int(self.max_candidates))
         return idx, val, {"candidates": candidates}
