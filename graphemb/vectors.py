@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from .errors import GraphembError
 from .io import tables
 from .io.ids import id_positions
-from .search import RowsIndex, exact_search, make_index, normalize
+from .search import RowsIndex, exact_search, index_options, make_index, normalize
 
 PARQUET_META_KEY = b"graphemb"       # schema metadata of the Parquet files graphemb reads back
 SIDE_INFO_METHODS = ("eges", "ges")
@@ -280,7 +280,8 @@ class ItemVectors:
 
     def to_keyed_vectors(self):
         """A gensim KeyedVectors of the items that have a vector, keyed by their ids as text
-        (as in an exported word2vec file); cold-start items too if added."""
+        (as in an exported word2vec file); cold-start items too if added. Its most_similar is
+        gensim's: raw cosine, no centring, no --min-count."""
         from gensim.models import KeyedVectors
 
         rows = self.has_vector
@@ -479,7 +480,7 @@ def similar(items, *, workdir=None, vectors: ItemVectors | None = None, k: int =
     """
     check_search_options(k, min_count)
     options = {"tables": tables, "bits": bits, "probes": probes} if index == "lsh" else {}
-    options.update({"seed": seed} if index != "exact" else {})
+    options.update({"seed": seed} if "seed" in index_options(index) else {})
     make_index(index, **options)         # a bad name or option is refused before any reading
     vectors = ItemVectors.load(workdir) if vectors is None else vectors
     found = vectors.neighbours(items, k, index=index, center=center, min_count=min_count,

@@ -13,11 +13,12 @@ here. RowsIndex (and search_eligible) do the shared bookkeeping: index only the 
 rows, map positions back, time the query, and measure recall against exact search.
 """
 # Imported in this order: INDEXES, and so `graphemb similar --index`, lists them so.
-from .index import INDEXES, Index, RowsIndex, make_index, recall_at_k, search_eligible
+from .index import (INDEXES, Index, RowsIndex, index_options, make_index, recall_at_k,
+                    search_eligible)
 from .exact import ExactIndex, block_rows, exact_search, normalize, top_k_rows
 from .lsh import LSHIndex
 from .hnsw import HNSWIndex
 
-__all__ = ["INDEXES", "Index", "RowsIndex", "make_index", "recall_at_k", "search_eligible",
-           "ExactIndex", "block_rows", "exact_search", "normalize", "top_k_rows", "LSHIndex",
-           "HNSWIndex"]
+__all__ = ["INDEXES", "Index", "RowsIndex", "index_options", "make_index", "recall_at_k",
+           "search_eligible", "ExactIndex", "block_rows", "exact_search", "normalize",
+           "top_k_rows", "LSHIndex", "HNSWIndex"]

@@ -37,13 +37,18 @@ class Index:
         raise NotImplementedError
 
 
+def index_options(name: str) -> set[str]:
+    """The options (constructor keywords) of the back-end ``name``; none for an unknown name."""
+    return set(inspect.signature(INDEXES[name]).parameters) if name in INDEXES else set()
+
+
 def make_index(name: str, **options) -> Index:
     """An index by name; an option the back-end does not take is an error (it would do
     nothing)."""
     if name not in INDEXES:
         raise GraphembError(f"unknown index {name!r}; choose {', '.join(INDEXES)}.")
     cls = INDEXES[name]
-    accepted = set(inspect.signature(cls).parameters)
+    accepted = index_options(name)
     idle = sorted(k for k in options if k not in accepted)
     if idle:
         raise GraphembError(f"{', '.join('--' + k for k in idle)} do(es) nothing with --index "
