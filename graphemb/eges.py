@@ -677,10 +677,11 @@ def with_cold_start(model_dir: Path, ids: np.ndarray, vectors: np.ndarray):
 def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
     """`graphemb export --what side-info|attention FILE`."""
     from .io.writers import write_table, write_vectors
-    from .pipeline import load_vectors
+    from .vectors import ItemVectors
     from .workspace import Workspace
 
-    ids, _, has_vector, manifest = load_vectors(workdir)
+    items = ItemVectors.load(workdir)
+    ids, has_vector, manifest = items.ids, items.has_vector, items.manifest
     folder = Workspace(workdir).model
     if manifest["params"].get("method") not in FUSIONS:
         raise GraphembError(f"{folder}: the model was trained without side information; "

@@ -389,22 +389,12 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
 
 
 def load_vectors(workdir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """(item_ids, vectors, has_vector, manifest) of the trained model, checked for staleness."""
-    ws = Workspace(workdir)
-    manifest = read_manifest(ws.model, "model")
-    graph, _ = load_graph(workdir)
-    check_fresh(manifest, ws.model, "model", "graph", ws.graph)
-    for name, record in manifest["inputs"].items():
-        # Walks may be deleted once trained on (they are large); if present they must match.
-        if not name.startswith("walks"):
-            continue
-        folder = ws.root / Path(record["path"]).name
-        folder = folder if folder.exists() else Path(record["path"])
-        if (folder / "manifest.json").exists():
-            check_fresh(manifest, ws.model, "model", name, folder)
-    vectors = load_npy(ws.model, "vectors", mmap=False)
-    has_vector = load_npy(ws.model, "has_vector", mmap=False)
-    return graph.node_ids, vectors, has_vector, manifest
+    """(item_ids, vectors, has_vector, manifest) of the trained model, checked for staleness;
+    graphemb.ItemVectors.load gives them as one object."""
+    from .vectors import ItemVectors
+
+    items = ItemVectors.load(workdir)
+    return items.ids, items.vectors, items.has_vector, items.manifest
 
 
 def export(output: str | Path, *, workdir=None, format: str | None = None,
@@ -425,17 +415,17 @@ def export(output: str | Path, *, workdir=None, format: str | None = None,
     if what != "vectors":
         from .eges import export_extra
         return export_extra(output, fmt, what, workdir)
-    ids, vectors, has_vector, manifest = load_vectors(workdir)
+    from .vectors import ItemVectors
+
+    items = ItemVectors.load(workdir)
+    # EGES/GES models also hold cold-start items (side information, no edge).
+    rows = items.with_cold_start() if items.side_info else items
     if not include_missing:
-        ids, vectors = ids[has_vector], vectors[has_vector]
-    extra = None
-    if manifest["params"].get("method") in ("eges", "ges"):
-        # EGES/GES models also hold cold-start items (side information, no edge).
-        from .eges import with_cold_start
-        ids, vectors, extra = with_cold_start(Workspace(workdir).model, ids, vectors)
-    files = write_vectors(output, fmt, ids, vectors, extra)
-    return {"files": [str(f) for f in files], "rows": int(len(ids)), "dim": int(vectors.shape[1]),
-            "format": fmt, "skipped_without_vector": int((~has_vector).sum())
+        rows = rows.subset(rows.has_vector)
+    extra = {"cold_start": rows.cold_start} if items.side_info else None
+    files = write_vectors(output, fmt, rows.ids, rows.vectors, extra)
+    return {"files": [str(f) for f in files], "rows": len(rows), "dim": rows.dim,
+            "format": fmt, "skipped_without_vector": int((~items.has_vector).sum())
             if not include_missing else 0}
 
 

@@ -97,10 +97,11 @@ def check_ids(path, table: pa.Table, columns, place) -> None:
 def id_positions(ids: np.ndarray, wanted, retry=None) -> np.ndarray:
     """Position of each of ``wanted`` (ids as text) among ``ids``, -1 where absent. Ids match
     by their text: 42 matches "42", "007" does not match 7. ``retry(text)`` is looked up
-    again for the ids not found (e.g. str.strip)."""
+    again for the ids not found (e.g. str.strip). ``ids`` may be a pandas Index of the ids as
+    text, built once for many look-ups."""
     import pandas as pd
 
-    index = pd.Index(np.asarray(ids).astype(str))
+    index = ids if isinstance(ids, pd.Index) else pd.Index(np.asarray(ids).astype(str))
     pos = index.get_indexer(wanted)
     again = np.flatnonzero(pos < 0)
     if retry is not None and len(again):
