@@ -329,13 +329,15 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
 
     With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
-    fusion="ges", trained by graphemb's Numba trainer (graphemb.eges, graphemb.sgns);
+    fusion="ges", trained by graphemb's Numba trainer (graphemb.models.eges, .sgns);
     trainer="numba" runs plain skip-gram with that trainer instead of gensim.
 
     ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
     by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
     """
-    from .word2vec import train_word2vec
+    from .models import eges, sgns
+    from .models.word2vec import fit_word2vec
+    from .walks import set_workers
 
     if dim < 1 or window < 1 or epochs < 1 or negative < 0 or min_count < 1:
         raise GraphembError("--dim, --window, --epochs and --min-count must be at least 1 and "
@@ -344,47 +346,60 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
         raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
     if trainer not in ("gensim", "numba"):
         raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
-    workers = check_workers(workers)
-    check_walks(workdir, walk_dirs)
-    if side_info is not None or trainer == "numba":
+    numba_trainer = side_info is not None or trainer == "numba"
+    if numba_trainer:
         if hs or not sg or min_count != 1:
             raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
                                 "sampling only; drop --hs, --cbow and --min-count.")
-        from .eges import train_stage
-        return train_stage(workdir=workdir, side_info=side_info, side_cols=side_cols,
-                           fusion=fusion, item_col=item_col, multi_value=multi_value,
-                           delimiter=delimiter, dim=dim, window=window, epochs=epochs,
-                           negative=negative, ns_exponent=ns_exponent, sample=sample,
-                           alpha=alpha, workers=workers, seed=seed, walk_dirs=walk_dirs,
-                           side_update=side_update, attention_lr=attention_lr,
-                           quiet=quiet)
+        if negative < 1:
+            raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
+                                "hierarchical softmax).")
+        if fusion not in eges.FUSIONS:
+            raise GraphembError(f"--fusion must be one of {', '.join(eges.FUSIONS)} "
+                                f"(got {fusion!r}).")
+    workers = check_workers(workers)
+    check_walks(workdir, walk_dirs)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
+    side = None if side_info is None else eges.read_side_info(
+        side_info, item_col=item_col, side_cols=side_cols, delimiter=delimiter,
+        multi_value=multi_value)
     graph, _ = load_graph(workdir)
     walk_sets = load_walk_sets(workdir, walk_dirs)
-    walk_arrays = [w for w, _, _ in walk_sets]
-    walk_inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
-                   for i, (_, _, folder) in enumerate(walk_sets)}
-    n_rows = sum(len(w) for w in walk_arrays)
-    with ws.writing("model") as tmp, progress(n_rows, "corpus", quiet, unit="walk") as bar:
-        vectors, has_vector, model = train_word2vec(
-            walk_arrays, graph.num_nodes, tmp, dim=dim, window=window, epochs=epochs,
-            negative=negative, sg=sg, hs=hs, ns_exponent=ns_exponent, sample=sample,
-            min_count=min_count, alpha=alpha, workers=workers, seed=seed, on_rows=bar.update,
-            quiet=quiet)
-        save_npy(tmp, "vectors", vectors)
-        save_npy(tmp, "has_vector", has_vector)
-        model.save(str(tmp / "word2vec.model"))
-        manifest = write_manifest(
-            tmp, "model",
-            {"method": "word2vec", "dim": dim, "window": window, "epochs": epochs,
-             "negative": negative, "sg": sg, "hs": hs, "ns_exponent": ns_exponent,
-             "sample": sample, "min_count": min_count, "alpha": alpha,
-             "workers": workers, "seed": seed},
-            {**walk_inputs, "graph": input_record(ws.graph)},
-            {"nodes": graph.num_nodes, "vectors": int(has_vector.sum()),
-             "nodes_without_vector": int((~has_vector).sum())},
-            {"total_seconds": time.perf_counter() - t0})
+    walks = [w for w, _, _ in walk_sets]
+    inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
+              for i, (_, _, folder) in enumerate(walk_sets)}
+    inputs["graph"] = input_record(ws.graph)
+    if side is not None:
+        inputs["side_info"] = eges.side_info_record(Path(side_info))
+    n_rows = sum(len(w) for w in walks)
+    options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
+                   ns_exponent=ns_exponent, sample=sample, alpha=alpha, seed=seed)
+    t_read = time.perf_counter()
+    with ws.writing("model") as tmp:
+        if not numba_trainer:
+            with progress(n_rows, "corpus", quiet, unit="walk") as bar:
+                fitted = fit_word2vec(walks, graph.num_nodes, tmp, sg=sg, hs=hs,
+                                      min_count=min_count, workers=workers, quiet=quiet,
+                                      on_rows=bar.update, **options)
+        else:
+            threads = set_workers(workers)
+            options["min_alpha"] = 0.0001
+            with progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
+                if side is None:
+                    fitted = sgns.fit_skipgram(walks, graph.num_nodes, on_rows=bar.update,
+                                               **options)
+                else:
+                    fitted = eges.fit_eges(walks, graph.node_ids, side, tmp, fusion=fusion,
+                                           multi_value=multi_value, attention_lr=attention_lr,
+                                           side_update=side_update, on_rows=bar.update,
+                                           **options)
+            fitted.params["workers"] = threads
+            fitted.timings["read_seconds"] = t_read - t0
+        save_npy(tmp, "vectors", fitted.vectors)
+        save_npy(tmp, "has_vector", fitted.has_vector)
+        manifest = write_manifest(tmp, "model", fitted.params, inputs, fitted.counts,
+                                  {**fitted.timings, "total_seconds": time.perf_counter() - t0})
     return manifest
 
 
@@ -413,7 +428,7 @@ def export(output: str | Path, *, workdir=None, format: str | None = None,
     if fmt not in FORMATS:
         raise GraphembError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     if what != "vectors":
-        from .eges import export_extra
+        from .models.eges import export_extra
         return export_extra(output, fmt, what, workdir)
     from .vectors import ItemVectors
 

@@ -308,7 +308,7 @@ class ItemVectors:
             if self.folder is None:
                 raise GraphembError("these vectors were not loaded from a workspace, so their "
                                     "model's cold-start items are not at hand.")
-            from .eges import with_cold_start
+            from .models.eges import with_cold_start
 
             ids, vectors, extra = with_cold_start(self.folder, self.ids, self.vectors)
             added = len(ids) - len(self)
@@ -322,10 +322,10 @@ class ItemVectors:
         return self._cache["with_cold_start"]
 
     def cold_start_model(self):
-        """What the EGES/GES model knows of its cold-start items (graphemb.eges.ColdStart),
+        """What the EGES/GES model knows of its cold-start items (graphemb.models.eges.ColdStart),
         loaded once; None without a model with side information."""
         if self._cache.get("cold_start_model") is None and self.side_info and self.folder:
-            from .eges import ColdStart
+            from .models.eges import ColdStart
             self._cache["cold_start_model"] = ColdStart.load(self.folder)
         return self._cache.get("cold_start_model")
 
@@ -398,7 +398,7 @@ class ItemVectors:
         ``options``, e.g. tables=16 for "lsh"), or an Index object (graphemb.search); fitted
         once per object and settings. With ``recall`` an approximate index is also measured
         against exact search (recall_at_k, speedup). A cold-start query (EGES/GES) gets the
-        graph items the model expects beside it (graphemb.eges cold_scores; the score is that
+        graph items the model expects beside it (graphemb.models.eges cold_scores; the score is that
         logit). ``cold`` also returns cold-start items as neighbours (exact search only).
         """
         check_search_options(k, min_count)
@@ -470,7 +470,7 @@ def similar(items, *, workdir=None, vectors: ItemVectors | None = None, k: int =
     on a handful of walks and lands near whatever it was seen with. Any item can be a query.
 
     With an EGES/GES model, a cold-start item (side information, no event) can be a query:
-    its neighbours are the graph items the model expects beside it (graphemb.eges
+    its neighbours are the graph items the model expects beside it (graphemb.models.eges
     cold_scores; the score is that logit, not a cosine). ``cold=True`` also returns cold-start
     items as neighbours (by cosine to their exported vectors; exact search only).
 

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from graphemb.cli import main
-from graphemb.eges import read_side_info
+from graphemb.models.eges import read_side_info
 from graphemb.errors import GraphembError
-from graphemb.sgns import fuse, fused_backward, sgns_pair
+from graphemb.models.sgns import fuse, fused_backward, sgns_pair
 
 from helpers import write_csv
 
@@ -391,7 +391,7 @@ def test_cold_start_beats_same_category_popularity_on_a_generated_log(tmp_path):
     """Items hidden from the log: the model's neighbours of each (from its category and
     brand) hit its true neighbours more often than the most popular items of its category."""
     import graphemb
-    from graphemb import eges
+    from graphemb.models import eges
     from graphemb.pipeline import load_graph
     from helpers import write_csv
 
@@ -433,7 +433,7 @@ def test_eges_attention_on_the_id_rises_with_item_frequency(tmp_path):
     paper's finding; the id weight used to fall with frequency when side values swamped)."""
     from scipy.stats import spearmanr
 
-    from graphemb.eges import read_side_info, train_eges
+    from graphemb.models.eges import read_side_info, train_eges
     from graphemb.evaluate import graph_from_adjacency
     from graphemb.walks import WalkSampler, start_nodes
     import scipy.sparse as sp
@@ -466,7 +466,7 @@ def test_eges_attention_on_the_id_rises_with_item_frequency(tmp_path):
 def test_value_bonus_is_the_log_odds_of_sharing_a_value_between_neighbours():
     """Walk neighbours share a category 80% of the time, two random items 24% of the time:
     the bonus is log(0.8 / 0.2424); a column whose values are all missing gets 0."""
-    from graphemb.eges import value_bonus
+    from graphemb.models.eges import value_bonus
 
     rng = np.random.default_rng(3)
     n, n_cat = 100, 4

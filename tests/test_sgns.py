@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graphemb import sgns
+from graphemb.models import sgns
 
 
 def _log_sigmoid_grad(x, z):
@@ -69,7 +69,7 @@ def test_numba_skipgram_matches_gensim_on_planted_communities(tmp_path):
 
     from graphemb.evaluate import classify
     from graphemb.walks import WalkSampler, start_nodes
-    from graphemb.word2vec import train_word2vec
+    from graphemb.models.word2vec import train_word2vec
 
     graph, y = _planted()
     sampler = WalkSampler(graph.indptr, graph.indices, graph.weights)

@@ -53,8 +53,8 @@ import time
 import numpy as np
 from numba import njit, prange
 
-from .rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
-from .rng import mix64 as _mix64, next64 as _next64
+from ..rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
+from ..rng import mix64 as _mix64, next64 as _next64
 
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -419,11 +419,11 @@ def _plain(array: np.ndarray) -> np.ndarray:
 
 def negative_table(counts: np.ndarray, exponent: float = 0.75):
     """Alias table (prob float64, alias int32) over nodes, weights count**exponent."""
-    from .walks import build_alias_tables
+    from ..walks import build_alias_tables
 
     weights = np.where(counts > 0, np.power(counts.astype(np.float64), exponent), 0.0)
     if not weights.sum() > 0:
-        from .errors import GraphembError
+        from ..errors import GraphembError
         raise GraphembError("the walks hold no items to train on; rerun `graphemb walk`.")
     prob, alias = build_alias_tables(np.array([0, len(weights)], dtype=np.int64), weights)
     return prob.astype(np.float64), alias
@@ -542,3 +542,23 @@ def train_skipgram(walks: np.ndarray, num_nodes: int, **kw) -> tuple[np.ndarray,
     has_vector = out["counts"] > 0
     vectors = np.where(has_vector[:, None], out["E"], 0.0).astype(np.float32)
     return vectors, has_vector, out
+
+
+def trained(vectors, has_vector, stats: dict, method: str, options: dict, counts: dict):
+    """The train stage's record of a Numba training (plain skip-gram, GES or EGES)."""
+    from . import Trained
+
+    counts = {**counts, "examples": stats["examples"], "words_trained": stats["words_trained"],
+              "loss_per_epoch": [round(x, 5) for x in stats["loss_per_epoch"]]}
+    params = {"method": method, "trainer": "numba", **options, "sg": True, "hs": False}
+    return Trained(vectors, has_vector, params, counts,
+                   {"train_seconds": stats["seconds"],
+                    "words_per_second": stats["words_per_second"]})
+
+
+def fit_skipgram(walks, num_nodes: int, *, on_rows=None, **options):
+    """Plain skip-gram with graphemb's trainer, as the train stage records it."""
+    vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, **options)
+    return trained(vectors, has_vector, stats, "skipgram", options,
+                   {"nodes": num_nodes, "vectors": int(has_vector.sum()),
+                    "nodes_without_vector": int((~has_vector).sum())})

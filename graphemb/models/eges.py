@@ -5,7 +5,7 @@ Wang et al., "Billion-scale Commodity Embedding for E-commerce Recommendation in
 
     H_v = sum_j softmax(a_v)_j W^j[v]        j = 0 (the item id), 1..n (its side values)
 
-trained by skip-gram with negative sampling over the walks (graphemb.sgns). GES uses equal
+trained by skip-gram with negative sampling over the walks (graphemb.models.sgns). GES uses equal
 weights (a plain average). An item that has side information but is not in the graph (a
 cold-start item) gets the average of its side-information embeddings.
 
@@ -36,10 +36,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import sgns
-from .errors import GraphembError, first_line
-from .io.ids import CANONICAL_INT, factorize
-from .io.tables import file_format, read_header, read_table
-from .workspace import file_hash, load_npy, save_npy
+from ..errors import GraphembError, first_line
+from ..io.ids import CANONICAL_INT, factorize
+from ..io.tables import file_format, read_header, read_table
+from ..workspace import file_hash, load_npy, save_npy
 
 FUSIONS = ("eges", "ges")
 MULTI_VALUE = ("whole", "first")
@@ -101,7 +101,7 @@ def parse_columns(side_cols) -> list[str] | None:
 def read_side_info(path, item_col: str | None = None, side_cols=None,
                    delimiter: str | None = None, multi_value: str = "whole") -> SideInfo:
     """Read and validate a side-information table (see the module doc for the rules)."""
-    from .io.tables import ITEM_COLUMNS
+    from ..io.tables import ITEM_COLUMNS
 
     path = Path(path)
     if multi_value not in MULTI_VALUE:
@@ -265,7 +265,7 @@ class EGESResult:
 
 def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
                fusion: str = "eges", **sgns_options) -> EGESResult:
-    """Train EGES (or GES) on the walks; see graphemb.sgns.train for the options."""
+    """Train EGES (or GES) on the walks; see graphemb.models.sgns.train for the options."""
     if fusion not in FUSIONS:
         raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
     n = len(node_ids)
@@ -533,7 +533,7 @@ class ColdStart:
 
     @classmethod
     def load(cls, folder: Path) -> "ColdStart":
-        from .workspace import read_manifest
+        from ..workspace import read_manifest
 
         folder = Path(folder)
         ids, vectors = load_cold_start(folder)
@@ -579,81 +579,21 @@ def side_info_record(path: Path) -> dict:
 
 # ------------------------------------------------------------------------ the stage
 
-def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "eges",
-                item_col: str | None = None, multi_value: str = "whole",
-                delimiter: str | None = None, dim: int = 128, window: int = 5, epochs: int = 5,
-                negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
-                alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 0.1,
-                side_update: str = "mean", workers: int | None = None, seed: int = 0,
-                walk_dirs=None,
-                quiet: bool = True) -> dict:
-    """`graphemb train` with graphemb's own trainer: EGES/GES with side information, or
-    plain skip-gram (side_info None). Writes ``workdir/model`` and returns its manifest."""
-    import time
-
-    from .pipeline import load_graph, load_walk_sets
-    from .progress import progress
-    from .walks import set_workers
-    from .workspace import Workspace, input_record, write_manifest
-
-    if negative < 1:
-        raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
-                            "hierarchical softmax).")
-    if fusion not in FUSIONS:
-        raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
-    ws = Workspace(workdir)
-    t0 = time.perf_counter()
-    side = None
-    if side_info is not None:
-        side = read_side_info(side_info, item_col=item_col, side_cols=side_cols,
-                              delimiter=delimiter, multi_value=multi_value)
-    graph, _ = load_graph(workdir)
-    walk_sets = load_walk_sets(workdir, walk_dirs)
-    walks = [w for w, _, _ in walk_sets]
-    n_rows = sum(len(w) for w in walks)
-    threads = set_workers(workers)
-    options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
-                   ns_exponent=ns_exponent, sample=sample, alpha=alpha, min_alpha=min_alpha,
-                   seed=seed)
-    t_read = time.perf_counter()
-    with ws.writing("model") as tmp, \
-            progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
-        if side is not None:
-            result = train_eges(walks, graph.node_ids, side, fusion=fusion,
-                                attention_lr=attention_lr, side_update=side_update,
-                                on_rows=bar.update, **options)
-            vectors, has_vector, stats, counts = (result.vectors, result.has_vector,
-                                                  result.stats, result.counts)
-            save_result(tmp, result)
-            method = fusion
-        else:
-            vectors, has_vector, stats = sgns.train_skipgram(walks, graph.num_nodes,
-                                                             on_rows=bar.update, **options)
-            counts = {"nodes": graph.num_nodes, "vectors": int(has_vector.sum()),
-                      "nodes_without_vector": int((~has_vector).sum())}
-            method = "skipgram"
-        save_npy(tmp, "vectors", vectors)
-        save_npy(tmp, "has_vector", has_vector)
-        params = {"method": method, "trainer": "numba", **options, "sg": True, "hs": False,
-                  "workers": threads}
-        inputs = {**{("walks" if i == 0 else f"walks{i}"): input_record(folder)
-                     for i, (_, _, folder) in enumerate(walk_sets)},
-                  "graph": input_record(ws.graph)}
-        if side is not None:
-            params.update({"side_info": str(Path(side_info).resolve()),
-                           "side_cols": side.columns,
-                           "item_col": side.item_col, "multi_value": multi_value,
-                           "attention_lr": attention_lr, "side_update": side_update,
-                           "components": ["item"] + side.columns})
-            inputs["side_info"] = side_info_record(Path(side_info))
-        counts.update({"examples": stats["examples"], "words_trained": stats["words_trained"],
-                       "loss_per_epoch": [round(x, 5) for x in stats["loss_per_epoch"]]})
-        manifest = write_manifest(
-            tmp, "model", params, inputs, counts,
-            {"read_seconds": t_read - t0, "train_seconds": stats["seconds"],
-             "words_per_second": stats["words_per_second"],
-             "total_seconds": time.perf_counter() - t0})
-    return manifest
+def fit_eges(walks, node_ids: np.ndarray, side: SideInfo, folder: Path, *,
+             fusion: str = "eges", multi_value: str = "whole", attention_lr: float = 0.1,
+             side_update: str = "mean", on_rows=None, **options):
+    """EGES/GES as the train stage records it; writes the side-information artifacts into
+    the model ``folder``."""
+    result = train_eges(walks, node_ids, side, fusion=fusion, attention_lr=attention_lr,
+                        side_update=side_update, on_rows=on_rows, **options)
+    save_result(folder, result)
+    out = sgns.trained(result.vectors, result.has_vector, result.stats, fusion, options,
+                       result.counts)
+    out.params.update({"side_info": str(Path(side.path).resolve()), "side_cols": side.columns,
+                       "item_col": side.item_col, "multi_value": multi_value,
+                       "attention_lr": attention_lr, "side_update": side_update,
+                       "components": ["item"] + side.columns})
+    return out
 
 
 # ------------------------------------------------------------------------- export
@@ -676,9 +616,9 @@ def with_cold_start(model_dir: Path, ids: np.ndarray, vectors: np.ndarray):
 
 def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
     """`graphemb export --what side-info|attention FILE`."""
-    from .io.writers import write_table, write_vectors
-    from .vectors import ItemVectors
-    from .workspace import Workspace
+    from ..io.writers import write_table, write_vectors
+    from ..vectors import ItemVectors
+    from ..workspace import Workspace
 
     items = ItemVectors.load(workdir)
     ids, has_vector, manifest = items.ids, items.has_vector, items.manifest
@@ -703,7 +643,7 @@ def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
         weights = load_npy(folder, "attention", mmap=False)
         components = manifest["params"].get("components") or \
             [f"c{j}" for j in range(weights.shape[1])]
-        from .io.writers import ids_to_arrow
+        from ..io.writers import ids_to_arrow
         columns = {"item_id": ids_to_arrow(ids)}
         for j, name in enumerate(components):
             columns[f"weight_{name}"] = pa.array(weights[:, j].astype(np.float32))
