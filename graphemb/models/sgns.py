@@ -243,110 +243,117 @@ def _shrunk_window(state, i, n, window):
     return state, max(0, i - window + b), min(n, i + window - b + 1)
 
 
+@njit(cache=True, inline="always")
+def _row_pairs(walks, r, keep_prob, use_sample, window, state, sent, inputs, outputs):
+    """Walk r's (input, output) pairs in word2vec's order: for each position i (the output,
+    the centre) a randomly shrunk window, and for each other position j in it the input
+    sent[j]. Returns (pairs, words kept after down-sampling, state)."""
+    n, state = _subsample(walks, r, keep_prob, use_sample, state, sent)
+    n_pairs = 0
+    for i in range(n):
+        state, lo, hi = _shrunk_window(state, i, n, window)
+        for j in range(lo, hi):
+            if j != i:
+                inputs[n_pairs] = sent[j]
+                outputs[n_pairs] = sent[i]
+                n_pairs += 1
+    return n_pairs, n, state
+
+
 @njit(cache=True, parallel=True, fastmath=True)
 def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_alias,
                          keep_prob, use_sample, window, negative, alpha, min_alpha,
-                         rows_before, rows_total):
+                         rows_before, rows_total, stats):
     """Plain skip-gram over a block of walks (E is the input matrix, one row per node).
 
-    Returns (loss, examples, words) of the block. See ``train_block`` for the schedule.
+    Writes (loss, examples, words) of each chunk into ``stats``. See ``train_block`` for
+    the schedule.
     """
     n_rows, length = walks.shape
-    n_chunks = (n_rows + CHUNK_ROWS - 1) // CHUNK_ROWS
     dim = E.shape[1]
-    n_neg_table = neg_prob.shape[0]
-    chunk_loss = np.zeros(n_chunks, dtype=np.float64)
-    chunk_pairs = np.zeros(n_chunks, dtype=np.int64)
-    chunk_words = np.zeros(n_chunks, dtype=np.int64)
-    for c in prange(n_chunks):
+    for c in prange(stats.shape[0]):
         state = _chunk_state(seed, epoch, first_chunk + c)
         dh = np.empty(dim, dtype=np.float32)
         targets = np.empty(negative + 1, dtype=np.int64)
         grads = np.empty(negative + 1, dtype=np.float32)
+        inputs = np.empty(length * 2 * window, dtype=np.int32)
+        outputs = np.empty(length * 2 * window, dtype=np.int32)
         sent = np.empty(length, dtype=np.int32)
         loss = 0.0
         pairs = 0
         words = 0
         for r in range(c * CHUNK_ROWS, min((c + 1) * CHUNK_ROWS, n_rows)):
             lr = np.float32(_lr_of(alpha, min_alpha, rows_before + r, rows_total))
-            n, state = _subsample(walks, r, keep_prob, use_sample, state, sent)
+            n_pairs, n, state = _row_pairs(walks, r, keep_prob, use_sample, window, state,
+                                           sent, inputs, outputs)
             words += n
-            for i in range(n):
-                centre = sent[i]
-                state, lo, hi = _shrunk_window(state, i, n, window)
-                for j in range(lo, hi):
-                    if j == i:
-                        continue
-                    x = sent[j]
-                    ex = E[x]
-                    # All dot products first, then all updates: the k+1 Z rows are fetched
-                    # together (their cache misses overlap) and are in cache for the update.
-                    # Same result as one target after another unless a negative repeats.
-                    n_t = 0
-                    for k in range(negative + 1):
-                        if k == 0:
-                            t = np.int64(centre)
-                        else:
-                            state, bits = _next64(state)
-                            t = _draw_alias(bits, n_neg_table, neg_prob, neg_alias)
-                            if t == centre:
-                                continue
-                        zt = Z[t]
-                        s = np.float32(0.0)
-                        for d in range(dim):
-                            s += ex[d] * zt[d]
-                        if k == 0:
-                            sig, nll = _sigma_and_nll(s)
-                            g = np.float32(1.0 - sig)
-                        else:
-                            sig, nll = _sigma_and_nll(-s)     # sigma(-s) = 1 - sigma(s)
-                            g = np.float32(sig - 1.0)
-                        loss += nll
-                        targets[n_t] = t
-                        grads[n_t] = g * lr
-                        n_t += 1
+            for p in range(n_pairs):
+                centre = outputs[p]
+                ex = E[inputs[p]]
+                # All dot products first, then all updates: the k+1 Z rows are fetched
+                # together (their cache misses overlap) and are in cache for the update.
+                # Same result as one target after another unless a negative repeats.
+                n_t = 0
+                for k in range(negative + 1):
+                    if k == 0:
+                        t = np.int64(centre)
+                    else:
+                        state, bits = _next64(state)
+                        t = _draw_alias(bits, neg_prob.shape[0], neg_prob, neg_alias)
+                        if t == centre:
+                            continue
+                    zt = Z[t]
+                    s = np.float32(0.0)
                     for d in range(dim):
-                        dh[d] = 0.0
-                    for k in range(n_t):
-                        zt = Z[targets[k]]
-                        g = grads[k]
-                        for d in range(dim):
-                            z = zt[d]
-                            dh[d] += g * z
-                            zt[d] = z + g * ex[d]
+                        s += ex[d] * zt[d]
+                    if k == 0:
+                        sig, nll = _sigma_and_nll(s)
+                        g = np.float32(1.0 - sig)
+                    else:
+                        sig, nll = _sigma_and_nll(-s)     # sigma(-s) = 1 - sigma(s)
+                        g = np.float32(sig - 1.0)
+                    loss += nll
+                    targets[n_t] = t
+                    grads[n_t] = g * lr
+                    n_t += 1
+                for d in range(dim):
+                    dh[d] = 0.0
+                for k in range(n_t):
+                    zt = Z[targets[k]]
+                    g = grads[k]
                     for d in range(dim):
-                        ex[d] += dh[d]
-                    pairs += 1
-        chunk_loss[c] = loss
-        chunk_pairs[c] = pairs
-        chunk_words[c] = words
-    return chunk_loss.sum(), chunk_pairs.sum(), chunk_words.sum()
+                        z = zt[d]
+                        dh[d] += g * z
+                        zt[d] = z + g * ex[d]
+                for d in range(dim):
+                    ex[d] += dh[d]
+                pairs += 1
+        stats[c, 0] = loss
+        stats[c, 1] = pairs
+        stats[c, 2] = words
 
 
 @njit(cache=True, parallel=True, fastmath=True)
 def train_block(walks, first_chunk, seed, epoch, feat, E, Z, A, learn_attention,
                 neg_prob, neg_alias, keep_prob, use_sample, window, negative,
-                alpha, min_alpha, rows_before, rows_total, attention_lr, row_scale):
+                alpha, min_alpha, rows_before, rows_total, attention_lr, row_scale, stats):
     """GES/EGES over a block of ``walks`` whose first chunk of CHUNK_ROWS walks has the
-    global number ``first_chunk`` (it seeds the chunk's random stream). Returns (loss,
-    examples, words) summed over the block.
+    global number ``first_chunk`` (it seeds the chunk's random stream). Writes (loss,
+    examples, words) of each of its chunks into ``stats`` [n_chunks, 3].
 
     ``rows_before`` walks of the whole schedule (all epochs) came before this block and
     ``rows_total`` are in it: the learning rate of a walk follows its position in it.
     """
     n_rows, length = walks.shape
-    n_chunks = (n_rows + CHUNK_ROWS - 1) // CHUNK_ROWS
     m = feat.shape[1]
     dim = E.shape[1]
-    n_neg_table = neg_prob.shape[0]
-    chunk_loss = np.zeros(n_chunks, dtype=np.float64)
-    chunk_pairs = np.zeros(n_chunks, dtype=np.int64)
-    chunk_words = np.zeros(n_chunks, dtype=np.int64)
-    for c in prange(n_chunks):
+    for c in prange(stats.shape[0]):
         state = _chunk_state(seed, epoch, first_chunk + c)
         h = np.empty(dim, dtype=np.float32)
         dh = np.empty(dim, dtype=np.float32)
         w = np.empty(m, dtype=np.float32)
+        inputs = np.empty(length * 2 * window, dtype=np.int32)
+        outputs = np.empty(length * 2 * window, dtype=np.int32)
         sent = np.empty(length, dtype=np.int32)
         targets = np.empty(negative + 1, dtype=np.int64)
         loss = 0.0
@@ -354,31 +361,27 @@ def train_block(walks, first_chunk, seed, epoch, feat, E, Z, A, learn_attention,
         words = 0
         for r in range(c * CHUNK_ROWS, min((c + 1) * CHUNK_ROWS, n_rows)):
             lr = _lr_of(alpha, min_alpha, rows_before + r, rows_total)
-            n, state = _subsample(walks, r, keep_prob, use_sample, state, sent)
+            n_pairs, n, state = _row_pairs(walks, r, keep_prob, use_sample, window, state,
+                                           sent, inputs, outputs)
             words += n
-            for i in range(n):
-                centre = sent[i]
-                state, lo, hi = _shrunk_window(state, i, n, window)
-                for j in range(lo, hi):
-                    if j == i:
-                        continue
-                    x = sent[j]
-                    fuse(E, feat[x], A[x], learn_attention, h, w)
-                    for d in range(dim):
-                        dh[d] = 0.0
-                    targets[0] = centre
-                    for k in range(1, negative + 1):
-                        state, bits = _next64(state)
-                        t = _draw_alias(bits, n_neg_table, neg_prob, neg_alias)
-                        targets[k] = -1 if t == centre else t
-                    loss += sgns_pair(h, Z, targets, negative + 1, lr, dh)
-                    fused_backward(E, feat[x], A[x], w, h, dh, lr, lr * attention_lr,
-                                   learn_attention, row_scale)
-                    pairs += 1
-        chunk_loss[c] = loss
-        chunk_pairs[c] = pairs
-        chunk_words[c] = words
-    return chunk_loss.sum(), chunk_pairs.sum(), chunk_words.sum()
+            for p in range(n_pairs):
+                centre = outputs[p]
+                x = inputs[p]
+                fuse(E, feat[x], A[x], learn_attention, h, w)
+                for d in range(dim):
+                    dh[d] = 0.0
+                targets[0] = centre
+                for k in range(1, negative + 1):
+                    state, bits = _next64(state)
+                    t = _draw_alias(bits, neg_prob.shape[0], neg_prob, neg_alias)
+                    targets[k] = -1 if t == centre else t
+                loss += sgns_pair(h, Z, targets, negative + 1, lr, dh)
+                fused_backward(E, feat[x], A[x], w, h, dh, lr, lr * attention_lr,
+                               learn_attention, row_scale)
+                pairs += 1
+        stats[c, 0] = loss
+        stats[c, 1] = pairs
+        stats[c, 2] = words
 
 
 @njit(cache=True, parallel=True)
@@ -507,17 +510,21 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
                 block = _plain(array[a:a + block_rows])
                 first, done = np.int64(chunk_base + a // CHUNK_ROWS), \
                     float(epoch * n_walks + row_base + a)
+                stats = np.zeros((-(-len(block) // CHUNK_ROWS), 3), dtype=np.float64)
                 if plain:
-                    loss, n_pairs, n_words = train_block_skipgram(
+                    train_block_skipgram(
                         block, first, np.int64(seed), np.int64(epoch), E, Z, neg_prob,
                         neg_alias, keep, bool(sample > 0), np.int64(window),
-                        np.int64(negative), float(alpha), float(min_alpha), done, rows_total)
+                        np.int64(negative), float(alpha), float(min_alpha), done, rows_total,
+                        stats)
                 else:
-                    loss, n_pairs, n_words = train_block(
+                    train_block(
                         block, first, np.int64(seed), np.int64(epoch), feat, E, Z, A,
                         bool(learn_attention), neg_prob, neg_alias, keep, bool(sample > 0),
                         np.int64(window), np.int64(negative), float(alpha), float(min_alpha),
-                        done, rows_total, float(attention_lr), row_scale)
+                        done, rows_total, float(attention_lr), row_scale, stats)
+                loss, n_pairs, n_words = stats[:, 0].sum(), int(stats[:, 1].sum()), \
+                    int(stats[:, 2].sum())
                 epoch_loss += loss
                 epoch_pairs += n_pairs
                 words += n_words
