@@ -37,9 +37,10 @@ def test_skipgram_kernel_applies_each_pairs_gradient_before_the_next():
         np.testing.assert_allclose(gx, _numeric_grad(loss, e[x]), rtol=1e-5, atol=1e-8)
         e[x], z[t] = e[x] - lr * gx, z[t] - lr * gz
     stats = np.zeros((1, 3))
-    sgns.train_block_skipgram(walks, np.int64(0), np.int64(0), np.int64(0), E, Z,
-                              np.ones(2), np.zeros(2, np.int32), np.ones(2), False,
-                              np.int64(1), np.int64(0), lr, lr, 0.0, 1.0, stats)
+    sampling = sgns.Sampling(np.ones(2), np.zeros(2, np.int32), np.ones(2), False, np.int64(1),
+                             False, np.int64(0))
+    schedule = sgns.Schedule(np.int64(0), np.int64(0), np.int64(0), lr, lr, 0.0, 1.0)
+    sgns.train_block_skipgram(sgns.as_sentences(walks), E, Z, sampling, schedule, stats)
     assert stats[0, 1] == 2 and stats[0, 2] == 2                      # 2 pairs, 2 words
     np.testing.assert_allclose(E, e, rtol=1e-5)
     np.testing.assert_allclose(Z, z, rtol=1e-5)

@@ -399,6 +399,7 @@ def value_bonus(walks, node_codes: np.ndarray, token_counts: np.ndarray, missing
                 *, pairs: int = 200_000, seed: int = 0) -> np.ndarray:
     """Per side column, the log-odds that two items are neighbours given that they share
     the column's value: log P(share | adjacent in a walk) / P(share | two random items).
+    ``walks`` are walk arrays or sessions (graphemb.models.sgns.Sentences).
 
     Counted on the data, not on the model: warm items scored as if cold would find their
     own training in the model's logit and undervalue the side values (measured when this
@@ -408,19 +409,18 @@ def value_bonus(walks, node_codes: np.ndarray, token_counts: np.ndarray, missing
     counts of the walked items. Returns float64 [n_cols].
     """
     rng = np.random.default_rng([seed, 77])
-    arrays = list(walks) if isinstance(walks, (list, tuple)) else [walks]
-    sizes = np.array([a.shape[0] for a in arrays], dtype=np.float64)
-    which = rng.choice(len(arrays), pairs, p=sizes / sizes.sum())
+    corpora = sgns._corpora(walks)
+    sizes = np.array([len(c.tokens) for c in corpora], dtype=np.float64)
+    which = rng.choice(len(corpora), pairs, p=sizes / sizes.sum())
     left, right = [], []
-    for i, array in enumerate(arrays):          # a loop over walk files, not over tokens
-        if array.shape[1] < 2:
+    for i, corpus in enumerate(corpora):        # a loop over walk files, not over tokens
+        if len(corpus.tokens) < 2:
             continue
-        count = int((which == i).sum())
-        rows = np.unique(rng.integers(0, array.shape[0], count))     # each row read once
-        block = np.asarray(array[rows])
-        at = rng.integers(0, array.shape[1] - 1, len(rows))
-        left.append(block[np.arange(len(rows)), at])
-        right.append(block[np.arange(len(rows)), at + 1])
+        # Positions t and t+1 in the same walk or session (t+1 does not start a new one).
+        t = np.unique(rng.integers(0, len(corpus.tokens) - 1, int((which == i).sum())))
+        t = t[~np.isin(t + 1, corpus.offsets)]
+        left.append(np.asarray(corpus.tokens[t]))
+        right.append(np.asarray(corpus.tokens[t + 1]))
     a = np.concatenate(left) if left else np.zeros(0, np.int64)
     b = np.concatenate(right) if right else np.zeros(0, np.int64)
     keep = (a >= 0) & (b >= 0) & (a != b)
