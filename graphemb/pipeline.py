@@ -13,7 +13,7 @@ from .ingest.sessions import ENGINES, parse_event_weights, transitions_from_log
 from .ingest.times import check_time_unit, parse_duration
 from .io.tables import parse_columns
 from .io.writers import FORMATS, guess_format, write_vectors
-from .graph import Graph, graph_from_coded_edges
+from .graph import Graph, graph_from_coded_edges, sessions_as_nodes
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, locked,
                         read_manifest, save_npy, write_manifest)
@@ -98,6 +98,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if event_weights is not None and not event_col:
         raise GraphembError("--event-weights needs --event-col (the column holding the event "
                             "types); without it every event would weigh 1.")
+    sessions = None            # a log read by the numpy engine also gives its sessions
     if nx_graph is not None:
         src, dst, weight, item_ids, item_counts, counts = edges_from_networkx(nx_graph)
         source = {"networkx": f"{type(nx_graph).__name__} with {nx_graph.number_of_nodes():,} "
@@ -109,7 +110,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     else:
         if engine not in ENGINES:
             raise GraphembError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
-        src, dst, weight, item_ids, item_counts, counts = transitions_from_log(
+        src, dst, weight, item_ids, item_counts, counts, sessions = transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
             engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit),
@@ -127,6 +128,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                             "check --session-gap, the filters and the user/time columns.")
     counts.update({"items_without_edges": isolated, "nodes": graph.num_nodes,
                    "edges": graph.num_edges})
+    if sessions is not None:
+        sessions = sessions_as_nodes(sessions, report.pop("node_of_item"))
+        counts["sessions_saved"] = len(sessions[1]) - 1
     params = {"session_gap_seconds": gap, "undirected": undirected,
               "min_item_count": min_item_count, "max_user_events": max_user_events,
               "weight_col": weight_col, "event_col": event_col,
@@ -136,7 +140,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         # both directions summed (graphemb.graph.csr_from_edges).
         params["symmetric_input"] = report["symmetric_input"]
     with ws.writing("graph") as tmp:
-        graph.save(tmp)
+        graph.save(tmp, sessions)
         manifest = write_manifest(tmp, "graph", params, {}, counts,
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})

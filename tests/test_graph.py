@@ -173,9 +173,32 @@ def test_sessionize_pure_function():
     user = np.array([0, 0, 0, 1, 1])
     time = np.array([0.0, 10.0, 5000.0, 0.0, 1.0])
     item = np.array([1, 2, 3, 2, 2])
-    src, dst, w, report = sessionize(user, time, item, np.ones(5), 1800.0)
+    src, dst, w, report, _ = sessionize(user, time, item, np.ones(5), 1800.0)
     assert list(zip(src, dst)) == [(1, 2)]
     assert report == {"sessions": 3, "repeats_dropped": 1, "transitions": 1}
+
+
+def test_build_graph_writes_the_sessions_as_node_indices(tmp_path):
+    """Sessions in time order, a repeat dropped, one-event sessions and items without an
+    edge left out, as int32 node indices that memory-map (item2vec reads them)."""
+    from graphemb.graph import load_sessions
+    from graphemb.pipeline import load_graph
+
+    rows = [("u", "a", 0), ("u", "b", 10), ("u", "b", 20), ("u", "c", 30),   # a b c
+            ("u", "z", 99999),                                              # alone: gone
+            ("v", "c", 5), ("v", "a", 6),                                    # c a
+            ("w", "b", 0)]                                                  # alone: gone
+    log = write_csv(tmp_path / "log.csv", ["user_id", "item_id", "timestamp"],
+                    [(u, i, t) for u, i, t in rows])
+    m = graphemb.build_graph(log, workdir=tmp_path / "ws")
+    graph, _ = load_graph(tmp_path / "ws")
+    sessions = load_sessions(tmp_path / "ws" / "graph")
+    assert isinstance(sessions.tokens, np.memmap) and sessions.tokens.dtype == np.int32
+    node = {item: k for k, item in enumerate(graph.node_ids)}
+    got = [[graph.node_ids[x] for x in sessions.tokens[a:b]]
+           for a, b in zip(sessions.offsets[:-1], sessions.offsets[1:])]
+    assert got == [["a", "b", "c"], ["c", "a"]] and "z" not in node
+    assert m["counts"]["sessions_saved"] == 2
 
 
 @pytest.mark.parametrize("text,seconds", [("30m", 1800), ("2h", 7200), ("1d", 86400),

@@ -64,7 +64,8 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
                          engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True,
                          time_unit="auto", column_names=None):
     """The log's transitions by ``engine`` (auto: duckdb above AUTO_DUCKDB_BYTES, else numpy):
-    (src, dst, weight, item_ids, item_counts, counts)."""
+    (src, dst, weight, item_ids, item_counts, counts, sessions); sessions are (item codes,
+    offsets) from the numpy engine, None from the SQL engines."""
     source = open_table(path, delimiter, column_names)
     user_col, item_col, time_col = log_columns(source, user_col, item_col, time_col)
     rules = LogRules(user_col, item_col, time_col, weight_col, event_col, event_weights, gap,
@@ -83,8 +84,9 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
     else:
         from . import sql
 
-        out = sql.duckdb_transitions(source, rules, memory_limit, temp_dir, quiet) \
-            if engine == "duckdb" else sql.spark_transitions(source, rules, quiet)
+        # The SQL engines aggregate transitions in the database and return no sessions.
+        out = (*(sql.duckdb_transitions(source, rules, memory_limit, temp_dir, quiet)
+                 if engine == "duckdb" else sql.spark_transitions(source, rules, quiet)), None)
     out[5]["engine"] = engine
     return out
 
@@ -126,13 +128,13 @@ def numpy_transitions(source: TableFile, rules: LogRules):
         keep &= ~rare
         per_item = np.bincount(item_codes[keep], minlength=len(item_ids))
     counts["events_used"] = int(keep.sum())
-    src, dst, w, report = sessionize(user_codes[keep], times[keep], item_codes[keep],
-                                     weight[keep], r.gap)
+    src, dst, w, report, sessions = sessionize(user_codes[keep], times[keep],
+                                               item_codes[keep], weight[keep], r.gap)
     counts.update(report)
     counts["users"] = int(len(np.unique(user_codes[keep])))
     counts["time_unit"] = unit
     release_arrow_memory()
-    return src, dst, w, item_ids, per_item, counts
+    return src, dst, w, item_ids, per_item, counts, sessions
 
 
 def _event_weights(source: TableFile, table: pa.Table, r: LogRules, place, counts: dict):
@@ -187,4 +189,13 @@ def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.
     w = weight_k[1:][follows]
     report = {"sessions": int(starts.sum()), "repeats_dropped": int(repeat.sum()),
               "transitions": int(len(src))}
-    return src, dst, w, report
+    return src, dst, w, report, session_lists(item_k, starts_k)
+
+
+def session_lists(items: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(items, offsets): the sessions of two or more events in CSR form, session s being
+    items[offsets[s]:offsets[s + 1]] in time order (a single event pairs with nothing)."""
+    bounds = np.r_[np.flatnonzero(starts), len(items)].astype(np.int64)
+    length = np.diff(bounds)
+    keep = np.repeat(length >= 2, length)
+    return items[keep], np.r_[0, np.cumsum(length[length >= 2])].astype(np.int64)
