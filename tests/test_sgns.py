@@ -91,3 +91,28 @@ def test_numba_skipgram_matches_gensim_on_planted_communities(tmp_path):
     se = np.hypot(rg["macro_f1_std"], rn["macro_f1_std"]) / np.sqrt(10)
     assert rg["macro_f1"] > 0.5          # the communities are learnable at all
     assert abs(rn["macro_f1"] - rg["macro_f1"]) < 3 * se + 0.01, (rn, rg)
+
+
+def test_session_pairs_stay_within_sessions():
+    """item2vec: with the whole-session window every ordered pair of a session and nothing
+    across sessions; with word2vec's window of 1, neighbours only."""
+    sessions = sgns.Sentences(np.array([0, 1, 2, 3, 4, 5, 6, -1], np.int32),
+                              np.array([0, 3, 5, 8], np.int64))       # [0 1 2] [3 4] [5 6]
+    inputs = np.zeros(64, np.int32)
+    outputs = np.zeros(64, np.int32)
+    sent = np.zeros(8, np.int32)
+
+    def pairs(window, whole):
+        sampling = sgns.Sampling(np.ones(7), np.zeros(7, np.int32), np.ones(7), False,
+                                 np.int64(window), whole, np.int64(5))
+        got = set()
+        for r in range(3):
+            n, _, _ = sgns._sentence_pairs(sessions, r, sampling, np.uint64(r + 1), sent,
+                                           inputs, outputs)
+            got |= set(zip(inputs[:n].tolist(), outputs[:n].tolist()))
+        return got
+
+    within = {(a, b) for group in ([0, 1, 2], [3, 4], [5, 6]) for a in group for b in group
+              if a != b}
+    assert pairs(1, True) == within
+    assert pairs(1, False) == {(0, 1), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3), (5, 6), (6, 5)}
