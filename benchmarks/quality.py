@@ -99,7 +99,7 @@ def deepwalk_walks(graph, num_walks=10, walk_length=80, p=1.0, q=1.0, seed=0):
 def embed_gensim(walks, n, *, dim, window, epochs, seed, workers=1, negative=5,
                  sample=1e-3):
     import tempfile
-    from graphemb.word2vec import train_word2vec
+    from graphemb.models.word2vec import train_word2vec
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.process_time()
         vectors, has, _ = train_word2vec([walks], n, Path(tmp), dim=dim, window=window,
@@ -109,7 +109,7 @@ def embed_gensim(walks, n, *, dim, window, epochs, seed, workers=1, negative=5,
 
 
 def embed_numba(walks, n, *, dim, window, epochs, seed, negative=5, sample=1e-3):
-    from graphemb import sgns
+    from graphemb.models import sgns
     t0 = time.process_time()
     vectors, has, _ = sgns.train_skipgram(walks, n, dim=dim, window=window, epochs=epochs,
                                           negative=negative, sample=sample, seed=seed)
@@ -205,8 +205,8 @@ def node_categories(side_path, cat_col, node_ids):
 
 def eges_models(walks, node_ids, side_path, *, dim, window, epochs, seed, side_update,
                 attention_lr=0.1, models=("DeepWalk", "GES", "EGES")):
-    from graphemb import sgns
-    from graphemb.eges import read_side_info, train_eges
+    from graphemb.models import sgns
+    from graphemb.models.eges import read_side_info, train_eges
     side = read_side_info(side_path)
     common = dict(dim=dim, window=window, epochs=epochs, seed=seed)
     out = {}
@@ -284,7 +284,7 @@ def cold_start(datasets, seeds, *, dim=128, window=5, epochs=3, side_update="mea
     10 best warm items of each method (HR@10), and their true neighbours against as many
     random warm non-neighbours (AUC)."""
     import pandas as pd
-    from graphemb import eges as eges_mod
+    from graphemb.models import eges as eges_mod
     rows = []
     for name, make in datasets:
         log, side_path, cat_col = make(tmp)
@@ -346,9 +346,17 @@ def cold_start(datasets, seeds, *, dim=128, window=5, epochs=3, side_update="mea
                 methods[f"{fusion.upper()}: cosine to the side embeddings"] = \
                     lambda sl, c=raw - mean, u=unit: c[sl] @ u.T
                 for gamma in (0.0, eges_mod.COLD_GAMMA):
-                    methods[f"{fusion.upper()}: H·Z + log-count prior, γ={gamma:g}"] = \
+                    methods[f"{fusion.upper()}: H·Z + log-count prior + γ={gamma:g} per shared value"] = \
                         lambda sl, r=res, h=raw, c=codes, g=gamma: eges_mod.cold_scores(
-                            h[sl], c[sl], r.Z, r.token_counts, r.node_codes, g)
+                            h[sl], c[sl], r.Z, r.token_counts, r.node_codes, g,
+                            missing=r.missing_codes)
+                methods[f"{fusion.upper()}: H·Z + log-count prior + value log-odds "
+                        "(graphemb similar COLD_ID)"] = \
+                    lambda sl, r=res, h=raw, c=codes: eges_mod.cold_scores(
+                        h[sl], c[sl], r.Z, r.token_counts, r.node_codes, bonus=r.cold_bonus,
+                        missing=r.missing_codes)
+                print(f"{name} seed {seed} {fusion} value log-odds "
+                      f"{np.round(res.cold_bonus, 3).tolist()}", flush=True)
             for mname, fn in methods.items():
                 hr, pos, neg = [], [], []
                 for s0 in range(0, len(queries), 512):

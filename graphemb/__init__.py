@@ -3,7 +3,8 @@
 Every CLI verb is a function here with the same name (dashes become underscores):
 ``graphemb.build_graph``, ``walk``, ``train``, ``export``, ``run``, ``status``, ``similar``,
 ``user_vectors``, ``recommend``; the ``evaluate`` group is the module ``graphemb.evaluate``
-(``link_prediction``, ``node_classification``, ``next_item``).
+(``link_prediction``, ``node_classification``, ``next_item``). ``graphemb.ItemVectors`` holds a
+workspace's vectors as one object (most_similar, to_keyed_vectors, save/load).
 """
 __version__ = "0.1.0"
 
@@ -12,8 +13,9 @@ __version__ = "0.1.0"
 _API = {
     "build_graph": "pipeline", "walk": "pipeline", "train": "pipeline", "export": "pipeline",
     "run": "pipeline", "load_graph": "pipeline", "load_walks": "pipeline",
-    "load_vectors": "pipeline", "status": "freshness", "similar": "neighbors",
-    "user_vectors": "neighbors", "recommend": "neighbors", "GraphembError": "errors",
+    "load_vectors": "pipeline", "ItemVectors": "vectors", "status": "freshness",
+    "similar": "vectors", "user_vectors": "recommendation", "recommend": "recommendation",
+    "GraphembError": "errors",
 }
 
 __all__ = [*_API, "evaluate", "__version__"]

@@ -11,8 +11,9 @@ import click
 
 from . import __version__, pipeline
 from .errors import GraphembError
+from .search import INDEXES
+from .vectors import DEFAULT_MIN_COUNT as DEFAULT_SIMILAR_MIN_COUNT    # measured there
 
-DEFAULT_SIMILAR_MIN_COUNT = 10     # = graphemb.neighbors.DEFAULT_MIN_COUNT (measured there)
 
 
 class _Workers(click.ParamType):
@@ -343,7 +344,7 @@ def build_graph_cmd(ctx, logs, **kw):
     c = m["counts"]
     _say(ctx, _table([(k.replace("_", " "), f"{v:,}") for k, v in c.items()]))
     if m["params"].get("time_unit"):
-        from .logs import TIME_UNIT_NAMES
+        from .ingest.times import TIME_UNIT_NAMES
         how = ("detected from their magnitude; --time-unit to override"
                if m["params"].get("time_unit_option", "auto") == "auto" else "--time-unit")
         _say(ctx, f"timestamps read as {TIME_UNIT_NAMES[m['params']['time_unit']]} ({how})")
@@ -683,7 +684,7 @@ Examples:
 @click.option("--name-col", help="Name column of --names (default: its first text column).")
 @click.option("--names-id-col", help="Id column of --names (default: guessed, e.g. item_id, "
                                      "movieId, id).")
-@click.option("--index", type=click.Choice(["exact", "lsh", "hnsw"]), default="exact",
+@click.option("--index", type=click.Choice(list(INDEXES)), default="exact",
               show_default=True,
               help="Exact blocked search, a random-projection LSH index, or hnswlib (optional "
                    "dependency); approximate ones report their recall against exact.")
@@ -703,7 +704,7 @@ Examples:
 def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, names_id_col, index,
                 tables, bits, probes, cold, center):
     """Most similar items by cosine, with scores (and names with --names)."""
-    from .neighbors import read_items_file, read_names, similar
+    from .vectors import read_items_file, read_names, similar
 
     items = list(items) + (read_items_file(items_file) if items_file else [])
     if not items:
@@ -765,7 +766,7 @@ Examples:
 def user_vectors_cmd(ctx, logs, output, half_life, user_col, item_col, time_col, delimiter,
                      center):
     """A vector per user: the mean of the item vectors of their history."""
-    from .neighbors import user_vectors
+    from .recommendation import user_vectors
 
     r = user_vectors(logs, output, workdir=ctx.obj["workdir"], half_life=half_life,
                      user_col=user_col, item_col=item_col, time_col=time_col,
@@ -793,7 +794,7 @@ Examples:
 @click.pass_context
 def recommend_cmd(ctx, user, k, user_vectors_path, logs, keep_seen, cold):
     """Top-k items for USER by cosine to the user vector, items seen left out."""
-    from .neighbors import recommend
+    from .recommendation import recommend
 
     r = recommend(user, workdir=ctx.obj["workdir"], k=k, user_vectors_path=user_vectors_path,
                   logs=logs, keep_seen=keep_seen, cold=cold)

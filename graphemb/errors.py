@@ -17,3 +17,9 @@ def require(module: str, extra: str, needed_for: str):
     except ImportError:
         raise GraphembError(f"{needed_for} needs the optional package {module.split('.')[0]}: "
                             f"pip install 'graphemb[{extra}]'.") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text (libraries' messages can run to many lines)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -52,11 +52,16 @@ class Graph:
             out = nx.relabel_nodes(out, dict(enumerate(self.node_ids.tolist())))
         return out
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, sessions: tuple | None = None) -> None:
+        """The CSR arrays, the node table and, if given, the log's sessions as node
+        indices (``sessions_items.npy`` int32, ``sessions_offsets.npy`` int64)."""
         save_npy(folder, "indptr", self.indptr)
         save_npy(folder, "indices", self.indices)
         save_npy(folder, "weights", self.weights)
         write_node_table(folder / "nodes.parquet", self.node_ids, self.node_counts)
+        if sessions is not None:
+            save_npy(folder, "sessions_items", sessions[0].astype(np.int32))
+            save_npy(folder, "sessions_offsets", sessions[1].astype(np.int64))
 
     @classmethod
     def load(cls, folder: Path, directed: bool = True, mmap: bool = True,
@@ -269,6 +274,8 @@ def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
     kept = kept[np.argsort(-item_counts[kept], kind="stable")]
     new_index = np.full(n_items, -1, dtype=np.int64)
     new_index[kept] = np.arange(len(kept))
+    if report is not None:
+        report["node_of_item"] = new_index
     if len(kept) >= 2**31 - 1:
         raise GraphembError("more than 2^31 items: graphemb's int32 node indices cannot hold them.")
     indptr, indices, weights = csr_from_edges(src, dst, weight, len(kept), undirected,
@@ -276,3 +283,25 @@ def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
     graph = Graph(indptr, indices, weights, item_ids[kept], item_counts[kept],
                   directed=not undirected)
     return graph, int(n_items - len(kept))
+
+
+def sessions_as_nodes(sessions: tuple, node_of_item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sessions in item codes -> in node indices; items without an edge (not nodes) leave
+    their session, and sessions left with fewer than two items are dropped."""
+    items, offsets = sessions
+    nodes = node_of_item[items]
+    session = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    kept = nodes >= 0
+    length = np.bincount(session[kept], minlength=len(offsets) - 1)
+    keep = kept & (length[session] >= 2)
+    return nodes[keep], np.r_[0, np.cumsum(length[length >= 2])].astype(np.int64)
+
+
+def load_sessions(folder: Path, mmap: bool = True):
+    """The graph's sessions (graphemb.models.sgns.Sentences) or None if it has none."""
+    from .models.sgns import Sentences
+
+    if not (Path(folder) / "sessions_items.npy").exists():
+        return None
+    return Sentences(load_npy(folder, "sessions_items", mmap),
+                     load_npy(folder, "sessions_offsets", mmap))

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .ingest import (ENGINES, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS,  # noqa: F401
-                     log_header as _header, parse_columns, parse_event_weights,
-                     pick_column as _pick_column,
-                     edges_from_networkx, read_edge_list, transitions_from_log)
 from .errors import GraphembError
-from .logs import check_time_unit, parse_duration
-from .formats import FORMATS, guess_format, write_vectors
-from .graph import Graph, graph_from_coded_edges
+from .ingest.edges import edges_from_networkx, read_edge_list
+from .ingest.sessions import ENGINES, parse_event_weights, transitions_from_log
+from .ingest.times import check_time_unit, parse_duration
+from .io.tables import parse_columns
+from .io.writers import FORMATS, guess_format, write_vectors
+from .graph import Graph, graph_from_coded_edges, sessions_as_nodes
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, locked,
                         read_manifest, save_npy, write_manifest)
@@ -99,6 +98,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if event_weights is not None and not event_col:
         raise GraphembError("--event-weights needs --event-col (the column holding the event "
                             "types); without it every event would weigh 1.")
+    sessions = None            # a log read by the numpy engine also gives its sessions
     if nx_graph is not None:
         src, dst, weight, item_ids, item_counts, counts = edges_from_networkx(nx_graph)
         source = {"networkx": f"{type(nx_graph).__name__} with {nx_graph.number_of_nodes():,} "
@@ -110,7 +110,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     else:
         if engine not in ENGINES:
             raise GraphembError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
-        src, dst, weight, item_ids, item_counts, counts = transitions_from_log(
+        src, dst, weight, item_ids, item_counts, counts, sessions = transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
             engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit),
@@ -128,6 +128,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                             "check --session-gap, the filters and the user/time columns.")
     counts.update({"items_without_edges": isolated, "nodes": graph.num_nodes,
                    "edges": graph.num_edges})
+    if sessions is not None:
+        sessions = sessions_as_nodes(sessions, report.pop("node_of_item"))
+        counts["sessions_saved"] = len(sessions[1]) - 1
     params = {"session_gap_seconds": gap, "undirected": undirected,
               "min_item_count": min_item_count, "max_user_events": max_user_events,
               "weight_col": weight_col, "event_col": event_col,
@@ -137,7 +140,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         # both directions summed (graphemb.graph.csr_from_edges).
         params["symmetric_input"] = report["symmetric_input"]
     with ws.writing("graph") as tmp:
-        graph.save(tmp)
+        graph.save(tmp, sessions)
         manifest = write_manifest(tmp, "graph", params, {}, counts,
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})
@@ -330,13 +333,15 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
 
     With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
-    fusion="ges", trained by graphemb's Numba trainer (graphemb.eges, graphemb.sgns);
+    fusion="ges", trained by graphemb's Numba trainer (graphemb.models.eges, .sgns);
     trainer="numba" runs plain skip-gram with that trainer instead of gensim.
 
     ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
     by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
     """
-    from .word2vec import train_word2vec
+    from .models import eges, sgns
+    from .models.word2vec import fit_word2vec
+    from .walks import set_workers
 
     if dim < 1 or window < 1 or epochs < 1 or negative < 0 or min_count < 1:
         raise GraphembError("--dim, --window, --epochs and --min-count must be at least 1 and "
@@ -345,67 +350,70 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
         raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
     if trainer not in ("gensim", "numba"):
         raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
-    workers = check_workers(workers)
-    check_walks(workdir, walk_dirs)
-    if side_info is not None or trainer == "numba":
+    numba_trainer = side_info is not None or trainer == "numba"
+    if numba_trainer:
         if hs or not sg or min_count != 1:
             raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
                                 "sampling only; drop --hs, --cbow and --min-count.")
-        from .eges import train_stage
-        return train_stage(workdir=workdir, side_info=side_info, side_cols=side_cols,
-                           fusion=fusion, item_col=item_col, multi_value=multi_value,
-                           delimiter=delimiter, dim=dim, window=window, epochs=epochs,
-                           negative=negative, ns_exponent=ns_exponent, sample=sample,
-                           alpha=alpha, workers=workers, seed=seed, walk_dirs=walk_dirs,
-                           side_update=side_update, attention_lr=attention_lr,
-                           quiet=quiet)
+        if negative < 1:
+            raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
+                                "hierarchical softmax).")
+        if fusion not in eges.FUSIONS:
+            raise GraphembError(f"--fusion must be one of {', '.join(eges.FUSIONS)} "
+                                f"(got {fusion!r}).")
+    workers = check_workers(workers)
+    check_walks(workdir, walk_dirs)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
+    side = None if side_info is None else eges.read_side_info(
+        side_info, item_col=item_col, side_cols=side_cols, delimiter=delimiter,
+        multi_value=multi_value)
     graph, _ = load_graph(workdir)
     walk_sets = load_walk_sets(workdir, walk_dirs)
-    walk_arrays = [w for w, _, _ in walk_sets]
-    walk_inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
-                   for i, (_, _, folder) in enumerate(walk_sets)}
-    n_rows = sum(len(w) for w in walk_arrays)
-    with ws.writing("model") as tmp, progress(n_rows, "corpus", quiet, unit="walk") as bar:
-        vectors, has_vector, model = train_word2vec(
-            walk_arrays, graph.num_nodes, tmp, dim=dim, window=window, epochs=epochs,
-            negative=negative, sg=sg, hs=hs, ns_exponent=ns_exponent, sample=sample,
-            min_count=min_count, alpha=alpha, workers=workers, seed=seed, on_rows=bar.update,
-            quiet=quiet)
-        save_npy(tmp, "vectors", vectors)
-        save_npy(tmp, "has_vector", has_vector)
-        model.save(str(tmp / "word2vec.model"))
-        manifest = write_manifest(
-            tmp, "model",
-            {"method": "word2vec", "dim": dim, "window": window, "epochs": epochs,
-             "negative": negative, "sg": sg, "hs": hs, "ns_exponent": ns_exponent,
-             "sample": sample, "min_count": min_count, "alpha": alpha,
-             "workers": workers, "seed": seed},
-            {**walk_inputs, "graph": input_record(ws.graph)},
-            {"nodes": graph.num_nodes, "vectors": int(has_vector.sum()),
-             "nodes_without_vector": int((~has_vector).sum())},
-            {"total_seconds": time.perf_counter() - t0})
+    walks = [w for w, _, _ in walk_sets]
+    inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
+              for i, (_, _, folder) in enumerate(walk_sets)}
+    inputs["graph"] = input_record(ws.graph)
+    if side is not None:
+        inputs["side_info"] = eges.side_info_record(Path(side_info))
+    n_rows = sum(len(w) for w in walks)
+    options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
+                   ns_exponent=ns_exponent, sample=sample, alpha=alpha, seed=seed)
+    t_read = time.perf_counter()
+    with ws.writing("model") as tmp:
+        if not numba_trainer:
+            with progress(n_rows, "corpus", quiet, unit="walk") as bar:
+                fitted = fit_word2vec(walks, graph.num_nodes, tmp, sg=sg, hs=hs,
+                                      min_count=min_count, workers=workers, quiet=quiet,
+                                      on_rows=bar.update, **options)
+        else:
+            threads = set_workers(workers)
+            options["min_alpha"] = 0.0001
+            with progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
+                if side is None:
+                    fitted = sgns.fit_skipgram(walks, graph.num_nodes, on_rows=bar.update,
+                                               **options)
+                else:
+                    fitted = eges.fit_eges(walks, graph.node_ids, side, tmp, fusion=fusion,
+                                           multi_value=multi_value, attention_lr=attention_lr,
+                                           side_update=side_update, on_rows=bar.update,
+                                           **options)
+            fitted.params["workers"] = threads
+            fitted.timings["read_seconds"] = t_read - t0
+        save_npy(tmp, "vectors", fitted.vectors)
+        save_npy(tmp, "has_vector", fitted.has_vector)
+        manifest = write_manifest(tmp, "model", fitted.params, inputs, fitted.counts,
+                                  {**fitted.timings, "total_seconds": time.perf_counter() - t0})
     return manifest
 
 
 def load_vectors(workdir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """(item_ids, vectors, has_vector, manifest) of the trained model, checked for staleness."""
-    ws = Workspace(workdir)
-    manifest = read_manifest(ws.model, "model")
-    graph, _ = load_graph(workdir)
-    check_fresh(manifest, ws.model, "model", "graph", ws.graph)
-    for name, record in manifest["inputs"].items():
-        # Walks may be deleted once trained on (they are large); if present they must match.
-        if not name.startswith("walks"):
-            continue
-        folder = ws.root / Path(record["path"]).name
-        folder = folder if folder.exists() else Path(record["path"])
-        if (folder / "manifest.json").exists():
-            check_fresh(manifest, ws.model, "model", name, folder)
-    vectors = load_npy(ws.model, "vectors", mmap=False)
-    has_vector = load_npy(ws.model, "has_vector", mmap=False)
-    return graph.node_ids, vectors, has_vector, manifest
+    """(item_ids, vectors, has_vector, manifest) of the trained model, checked for staleness;
+    graphemb.ItemVectors.load gives them as one object."""
+    from .vectors import ItemVectors
+
+    items = ItemVectors.load(workdir)
+    return items.ids, items.vectors, items.has_vector, items.manifest
 
 
 def export(output: str | Path, *, workdir=None, format: str | None = None,
@@ -424,19 +432,19 @@ def export(output: str | Path, *, workdir=None, format: str | None = None,
     if fmt not in FORMATS:
         raise GraphembError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     if what != "vectors":
-        from .eges import export_extra
+        from .models.eges import export_extra
         return export_extra(output, fmt, what, workdir)
-    ids, vectors, has_vector, manifest = load_vectors(workdir)
+    from .vectors import ItemVectors
+
+    items = ItemVectors.load(workdir)
+    # EGES/GES models also hold cold-start items (side information, no edge).
+    rows = items.with_cold_start() if items.side_info else items
     if not include_missing:
-        ids, vectors = ids[has_vector], vectors[has_vector]
-    extra = None
-    if manifest["params"].get("method") in ("eges", "ges"):
-        # EGES/GES models also hold cold-start items (side information, no edge).
-        from .eges import with_cold_start
-        ids, vectors, extra = with_cold_start(Workspace(workdir).model, ids, vectors)
-    files = write_vectors(output, fmt, ids, vectors, extra)
-    return {"files": [str(f) for f in files], "rows": int(len(ids)), "dim": int(vectors.shape[1]),
-            "format": fmt, "skipped_without_vector": int((~has_vector).sum())
+        rows = rows.subset(rows.has_vector)
+    extra = {"cold_start": rows.cold_start} if items.side_info else None
+    files = write_vectors(output, fmt, rows.ids, rows.vectors, extra)
+    return {"files": [str(f) for f in files], "rows": len(rows), "dim": rows.dim,
+            "format": fmt, "skipped_without_vector": int((~items.has_vector).sum())
             if not include_missing else 0}
 
 

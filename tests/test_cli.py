@@ -229,6 +229,6 @@ def test_api_verbs_stay_functions_after_training(log_csv, tmp_path):
     for _ in range(2):  # a submodule named like a verb would shadow it after the first call
         graphemb.train(workdir=ws, dim=8, epochs=1, workers=1)
     assert callable(graphemb.train) and callable(graphemb.walk) and callable(graphemb.export)
-    importlib.import_module("graphemb.formats")  # a submodule import must not rebind a verb
+    importlib.import_module("graphemb.io.writers")  # a submodule import must not rebind a verb
     importlib.import_module("graphemb.walks")
     assert callable(graphemb.export) and callable(graphemb.walk)

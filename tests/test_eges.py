@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from graphemb.cli import main
-from graphemb.eges import read_side_info
+from graphemb.models.eges import read_side_info
 from graphemb.errors import GraphembError
-from graphemb.sgns import fuse, fused_backward, sgns_pair
+from graphemb.models.sgns import fuse, fused_backward, sgns_pair
 
 from helpers import write_csv
 
@@ -391,7 +391,7 @@ def test_cold_start_beats_same_category_popularity_on_a_generated_log(tmp_path):
     """Items hidden from the log: the model's neighbours of each (from its category and
     brand) hit its true neighbours more often than the most popular items of its category."""
     import graphemb
-    from graphemb import eges
+    from graphemb.models import eges
     from graphemb.pipeline import load_graph
     from helpers import write_csv
 
@@ -433,7 +433,7 @@ def test_eges_attention_on_the_id_rises_with_item_frequency(tmp_path):
     paper's finding; the id weight used to fall with frequency when side values swamped)."""
     from scipy.stats import spearmanr
 
-    from graphemb.eges import read_side_info, train_eges
+    from graphemb.models.eges import read_side_info, train_eges
     from graphemb.evaluate import graph_from_adjacency
     from graphemb.walks import WalkSampler, start_nodes
     import scipy.sparse as sp
@@ -461,3 +461,24 @@ def test_eges_attention_on_the_id_rises_with_item_frequency(tmp_path):
                      window=5, epochs=3, seed=0)
     rho = spearmanr(res.token_counts, res.attention[:, 0]).correlation
     assert rho > 0.3, rho
+
+
+def test_value_bonus_is_the_log_odds_of_sharing_a_value_between_neighbours():
+    """Walk neighbours share a category 80% of the time, two random items 24% of the time:
+    the bonus is log(0.8 / 0.2424); a column whose values are all missing gets 0."""
+    from graphemb.models.eges import value_bonus
+
+    rng = np.random.default_rng(3)
+    n, n_cat = 100, 4
+    cat = np.arange(n) % n_cat
+    a = rng.integers(0, n, 50_000)
+    same = rng.random(len(a)) < 0.8
+    b_same = (rng.integers(1, n // n_cat, len(a)) * n_cat + a) % n        # same category, not a
+    b_other = (a + rng.integers(1, n_cat, len(a))) % n_cat + n_cat * rng.integers(0, n // n_cat, len(a))
+    walks = np.column_stack([a, np.where(same, b_same, b_other)]).astype(np.int32)
+    codes = np.column_stack([cat, np.full(n, 7)]).astype(np.int32)          # 7 = missing
+    bonus = value_bonus(walks, codes, np.ones(n, np.int64), np.array([9, 7]), seed=1)
+    random_share = n_cat * 25 * 24 / (n * (n - 1))
+    # 200k sampled positions over 50k rows: the adjacent share's sd is ~0.002, its log ~0.003
+    assert abs(bonus[0] - np.log(0.8 / random_share)) < 0.015, bonus
+    assert bonus[1] == 0.0

@@ -46,7 +46,9 @@ def _same(a, b):
     np.testing.assert_array_equal(ga.indptr, gb.indptr)
     np.testing.assert_array_equal(ga.indices, gb.indices)
     np.testing.assert_allclose(ga.weights, gb.weights, rtol=1e-6)
-    assert ca == cb
+    # Only the numpy engine keeps the sessions (for item2vec); the graph is the same.
+    graph_counts = lambda c: {k: v for k, v in c.items() if k != "sessions_saved"}  # noqa: E731
+    assert graph_counts(ca) == graph_counts(cb)
 
 
 @pytest.mark.parametrize("options", OPTIONS)

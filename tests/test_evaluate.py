@@ -11,10 +11,12 @@ from click.testing import CliRunner
 from graphemb import pipeline
 from graphemb.cli import main
 from graphemb.errors import GraphembError
-from graphemb.evaluate import (auc, baseline_scores, components, f1_scores, negative_weights,
-                               ranking_metrics, read_labels, sample_non_edges, split_edges,
-                               split_last_events, target_ranks, top_k_predictions,
-                               undirected_keys)
+from graphemb.evaluation.link_prediction import (baseline_scores, components, negative_weights,
+                                                 sample_non_edges, split_edges, undirected_keys)
+from graphemb.evaluation.metrics import (auc, f1_scores, ranking_metrics, target_ranks,
+                                         top_k_predictions)
+from graphemb.evaluation.next_item import split_last_events
+from graphemb.evaluation.node_classification import read_labels
 from graphemb.graph import Graph, csr_from_edges
 
 from test_neighbors import TINY, cluster, write_clustered_log
@@ -160,7 +162,7 @@ def test_non_edges_uniform_and_degree_matched():
 
 
 def test_degree_weights_match_the_positives_after_rejecting_edges():
-    from graphemb.evaluate import adjacency
+    from graphemb.evaluation.link_prediction import adjacency
     g = skewed_graph(n=1500, m=6000, exponent=0.9)       # hubs: many hub pairs are edges
     n = g.num_nodes
     _, (u, v), keys, _ = split_edges(g, 1 / 3, seed=0)

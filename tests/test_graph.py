@@ -6,7 +6,8 @@ import pytest
 
 import graphemb
 from graphemb.graph import csr_from_edges
-from graphemb.logs import parse_duration, sessionize
+from graphemb.ingest.sessions import sessionize
+from graphemb.ingest.times import parse_duration
 
 from helpers import edges_of, write_csv
 
@@ -140,6 +141,11 @@ def test_from_edges_integer_ids_fast_path_keeps_ids(tmp_path, workdir):
     graphemb.build_graph(from_edges=tmp_path / "mixed.tsv", workdir=workdir)
     graph, _ = graphemb.load_graph(workdir)
     assert edges_of(graph) == {("007", "7"): 1.0, ("-0", "0"): 1.0, ("0", "7"): 1.0}
+    # 19 digits beyond int64 in the second column only: the first, parsed already, is text again.
+    (tmp_path / "big.tsv").write_text("1\t9999999999999999999\n2\t1\n")
+    graphemb.build_graph(from_edges=tmp_path / "big.tsv", workdir=workdir)
+    graph, _ = graphemb.load_graph(workdir)
+    assert edges_of(graph) == {("1", "9999999999999999999"): 1.0, ("2", "1"): 1.0}
 
 
 def test_csr_relabel_and_in_place_compaction():
@@ -167,9 +173,32 @@ def test_sessionize_pure_function():
     user = np.array([0, 0, 0, 1, 1])
     time = np.array([0.0, 10.0, 5000.0, 0.0, 1.0])
     item = np.array([1, 2, 3, 2, 2])
-    src, dst, w, report = sessionize(user, time, item, np.ones(5), 1800.0)
+    src, dst, w, report, _ = sessionize(user, time, item, np.ones(5), 1800.0)
     assert list(zip(src, dst)) == [(1, 2)]
     assert report == {"sessions": 3, "repeats_dropped": 1, "transitions": 1}
+
+
+def test_build_graph_writes_the_sessions_as_node_indices(tmp_path):
+    """Sessions in time order, a repeat dropped, one-event sessions and items without an
+    edge left out, as int32 node indices that memory-map (item2vec reads them)."""
+    from graphemb.graph import load_sessions
+    from graphemb.pipeline import load_graph
+
+    rows = [("u", "a", 0), ("u", "b", 10), ("u", "b", 20), ("u", "c", 30),   # a b c
+            ("u", "z", 99999),                                              # alone: gone
+            ("v", "c", 5), ("v", "a", 6),                                    # c a
+            ("w", "b", 0)]                                                  # alone: gone
+    log = write_csv(tmp_path / "log.csv", ["user_id", "item_id", "timestamp"],
+                    [(u, i, t) for u, i, t in rows])
+    m = graphemb.build_graph(log, workdir=tmp_path / "ws")
+    graph, _ = load_graph(tmp_path / "ws")
+    sessions = load_sessions(tmp_path / "ws" / "graph")
+    assert isinstance(sessions.tokens, np.memmap) and sessions.tokens.dtype == np.int32
+    node = {item: k for k, item in enumerate(graph.node_ids)}
+    got = [[graph.node_ids[x] for x in sessions.tokens[a:b]]
+           for a, b in zip(sessions.offsets[:-1], sessions.offsets[1:])]
+    assert got == [["a", "b", "c"], ["c", "a"]] and "z" not in node
+    assert m["counts"]["sessions_saved"] == 2
 
 
 @pytest.mark.parametrize("text,seconds", [("30m", 1800), ("2h", 7200), ("1d", 86400),
@@ -179,7 +208,7 @@ def test_parse_duration(text, seconds):
 
 
 def test_iso_times_with_offsets_are_utc(tmp_path):
-    from graphemb.logs import times_to_seconds
+    from graphemb.ingest.times import times_to_seconds
     import pyarrow as pa
 
     column = pa.chunked_array([pa.array(["2024-01-01T10:00:00+02:00", "2024-01-01T08:01:00Z",

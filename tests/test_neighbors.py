@@ -6,11 +6,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+import graphemb
 from graphemb import pipeline
 from graphemb.cli import main
 from graphemb.errors import GraphembError
-from graphemb.neighbors import decay_weights, item_space, mean_history_vectors
+from graphemb.recommendation import decay_weights, mean_history_vectors
 from graphemb.search import LSHIndex, exact_search, normalize, recall_at_k, top_k_rows
+from graphemb.vectors import ItemVectors, item_space
 
 N_CLUSTERS, PER_CLUSTER = 3, 10
 
@@ -200,6 +202,20 @@ def test_user_vectors_parquet_and_recommend(tiny, tmp_path):
     assert r.exit_code == 1 and "user 'nobody' is not in" in r.output
 
 
+def test_user_vectors_match_ids_as_build_graph_reads_them(tmp_path):
+    # Item ids such as "007" look numeric; read as numbers they would be 7, no graph node.
+    rng = np.random.default_rng(0)
+    rows = ["user_id,item_id,timestamp"] + [
+        f"{u},{rng.integers(1, 9):03d},{1_000_000 + 60 * j}" for u in range(20) for j in range(8)]
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    pipeline.run(log, workdir=tmp_path / "ws", **TINY)
+    r = run(tmp_path / "ws", "user-vectors", str(log))
+    assert r.exit_code == 0, r.output
+    table = pq.read_table(tmp_path / "ws" / "user_vectors.parquet")
+    assert table.num_rows == 20 and table.column("user_id").type == pa.int64()
+
+
 def test_recommend_without_user_vectors_says_what_to_run(tiny, tmp_path):
     _, ws = tiny
     r = run(ws, "recommend", "u0", "--user-vectors", str(tmp_path / "none.parquet"))
@@ -316,3 +332,62 @@ def test_lsh_options_need_index_lsh(tiny):
     _, ws = tiny
     r = run(ws, "similar", "100", "--bits", "8")
     assert r.exit_code != 0 and "only apply with --index lsh" in r.output
+
+
+# --- ItemVectors: the Python API over the same search -----------------------------------------
+
+def test_item_vectors_load_once_and_answer_as_similar_does(tiny, monkeypatch):
+    _, ws = tiny
+    items = ItemVectors.load(ws)
+    want = graphemb.similar(["100", "115"], workdir=ws, k=5)
+    monkeypatch.setattr(ItemVectors, "load", lambda *a, **kw: pytest.fail("workspace reloaded"))
+    got = graphemb.similar(["100", "115"], vectors=items, k=5)
+    assert got["neighbors"] == want["neighbors"] and got["scores"] == want["scores"]
+    assert items.most_similar(["100", "115"], 5, min_count=10) == [
+        list(zip(ids, scores)) for ids, scores in zip(want["neighbors"], want["scores"])]
+    # An approximate index is fitted once per object and settings, then reused.
+    first = items.fitted_index("lsh", tables=8, bits=4)
+    lists = items.most_similar(["100", 120], 3, index="lsh", tables=8, bits=4)
+    assert items.fitted_index("lsh", tables=8, bits=4) is first
+    assert len(lists) == 2 and all(cluster(i) == 2 for i, _ in lists[1])
+
+
+def test_item_vectors_save_load_and_keyed_vectors(tiny, tmp_path):
+    _, ws = tiny
+    items = ItemVectors.load(ws)
+    back = ItemVectors.load(items.save(tmp_path / "v.parquet"))
+    assert list(back.ids) == list(items.ids) and np.array_equal(back.vectors, items.vectors)
+    assert np.array_equal(back.counts, items.counts) and back.manifest == items.manifest
+    assert back.most_similar("100", 5, min_count=10) == items.most_similar("100", 5, min_count=10)
+    exported = ItemVectors.load(graphemb.export(tmp_path / "e.parquet", workdir=ws)["files"][0])
+    assert np.array_equal(exported.vectors, items.vectors[items.has_vector])
+    kv = items.to_keyed_vectors()
+    assert kv.index_to_key == [str(i) for i in items.ids[items.has_vector]]
+    np.testing.assert_array_equal(kv["100"], items.vectors[list(items.ids).index(100)])
+    assert graphemb.load_vectors(ws)[0].tolist() == items.ids.tolist()
+
+
+def test_a_search_backend_is_one_class(tiny):
+    from graphemb.search import INDEXES, Index
+
+    class BruteForce(Index):
+        name = "brute-force-test"
+
+        def fit(self, vectors):
+            self.base = vectors
+            return self
+
+        def query(self, queries, k, exclude=None):
+            s = queries @ self.base.T
+            s[np.arange(len(s)), exclude] = -np.inf
+            idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
+            return idx, np.take_along_axis(s, idx, 1), {}
+
+    try:
+        items = ItemVectors.load(tiny[1])
+        found = items.most_similar("100", 5, index="brute-force-test")
+        assert [i for i, _ in found] == [i for i, _ in items.most_similar("100", 5)]
+        assert graphemb.similar(["100"], vectors=items, k=5, index="brute-force-test",
+                                min_count=1)["recall_at_k"] == 1.0
+    finally:
+        del INDEXES["brute-force-test"]

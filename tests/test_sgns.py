@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graphemb import sgns
+from graphemb.models import sgns
 
 
 def _log_sigmoid_grad(x, z):
@@ -36,9 +36,12 @@ def test_skipgram_kernel_applies_each_pairs_gradient_before_the_next():
         gx, gz = _log_sigmoid_grad(e[x], z[t])
         np.testing.assert_allclose(gx, _numeric_grad(loss, e[x]), rtol=1e-5, atol=1e-8)
         e[x], z[t] = e[x] - lr * gx, z[t] - lr * gz
-    sgns.train_block_skipgram(walks, np.int64(0), np.int64(0), np.int64(0), E, Z,
-                              np.ones(2), np.zeros(2, np.int32), np.ones(2), False,
-                              np.int64(1), np.int64(0), lr, lr, 0.0, 1.0)
+    stats = np.zeros((1, 3))
+    sampling = sgns.Sampling(np.ones(2), np.zeros(2, np.int32), np.ones(2), False, np.int64(1),
+                             False, np.int64(0))
+    schedule = sgns.Schedule(np.int64(0), np.int64(0), np.int64(0), lr, lr, 0.0, 1.0)
+    sgns.train_block_skipgram(sgns.as_sentences(walks), E, Z, sampling, schedule, stats)
+    assert stats[0, 1] == 2 and stats[0, 2] == 2                      # 2 pairs, 2 words
     np.testing.assert_allclose(E, e, rtol=1e-5)
     np.testing.assert_allclose(Z, z, rtol=1e-5)
 
@@ -69,7 +72,7 @@ def test_numba_skipgram_matches_gensim_on_planted_communities(tmp_path):
 
     from graphemb.evaluate import classify
     from graphemb.walks import WalkSampler, start_nodes
-    from graphemb.word2vec import train_word2vec
+    from graphemb.models.word2vec import train_word2vec
 
     graph, y = _planted()
     sampler = WalkSampler(graph.indptr, graph.indices, graph.weights)
@@ -88,3 +91,28 @@ def test_numba_skipgram_matches_gensim_on_planted_communities(tmp_path):
     se = np.hypot(rg["macro_f1_std"], rn["macro_f1_std"]) / np.sqrt(10)
     assert rg["macro_f1"] > 0.5          # the communities are learnable at all
     assert abs(rn["macro_f1"] - rg["macro_f1"]) < 3 * se + 0.01, (rn, rg)
+
+
+def test_session_pairs_stay_within_sessions():
+    """item2vec: with the whole-session window every ordered pair of a session and nothing
+    across sessions; with word2vec's window of 1, neighbours only."""
+    sessions = sgns.Sentences(np.array([0, 1, 2, 3, 4, 5, 6, -1], np.int32),
+                              np.array([0, 3, 5, 8], np.int64))       # [0 1 2] [3 4] [5 6]
+    inputs = np.zeros(64, np.int32)
+    outputs = np.zeros(64, np.int32)
+    sent = np.zeros(8, np.int32)
+
+    def pairs(window, whole):
+        sampling = sgns.Sampling(np.ones(7), np.zeros(7, np.int32), np.ones(7), False,
+                                 np.int64(window), whole, np.int64(5))
+        got = set()
+        for r in range(3):
+            n, _, _ = sgns._sentence_pairs(sessions, r, sampling, np.uint64(r + 1), sent,
+                                           inputs, outputs)
+            got |= set(zip(inputs[:n].tolist(), outputs[:n].tolist()))
+        return got
+
+    within = {(a, b) for group in ([0, 1, 2], [3, 4], [5, 6]) for a in group for b in group
+              if a != b}
+    assert pairs(1, True) == within
+    assert pairs(1, False) == {(0, 1), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3), (5, 6), (6, 5)}

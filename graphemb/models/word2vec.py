@@ -1,7 +1,4 @@
-"""Word2vec (gensim) on the walk corpus.
-
-(Not named train.py: a submodule of that name would replace the graphemb.train function.)
-"""
+"""Word2vec (gensim) on the walk corpus."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import write_corpus
-from .progress import progress
+from ..progress import progress
 
 
 class _EpochProgress:
@@ -68,3 +65,19 @@ def train_word2vec(walk_arrays, num_nodes: int, workdir_tmp: Path, *, dim: int =
         vectors[nodes] = model.wv.vectors
         has_vector[nodes] = True
     return vectors, has_vector, model
+
+
+def fit_word2vec(walk_arrays, num_nodes: int, folder: Path, *, quiet: bool = True,
+                 on_rows=None, **options):
+    """gensim word2vec as the train stage records it; saves word2vec.model into ``folder``."""
+    from . import Trained
+
+    vectors, has_vector, model = train_word2vec(walk_arrays, num_nodes, folder, quiet=quiet,
+                                                on_rows=on_rows, **options)
+    model.save(str(Path(folder) / "word2vec.model"))
+    params = {"method": "word2vec", **{k: options[k] for k in (
+        "dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
+        "min_count", "alpha", "workers", "seed")}}
+    return Trained(vectors, has_vector, params,
+                   {"nodes": num_nodes, "vectors": int(has_vector.sum()),
+                    "nodes_without_vector": int((~has_vector).sum())})

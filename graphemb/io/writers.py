@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import GraphembError
-from .workspace import atomic_file, named_os_error
+from ..errors import GraphembError
+from ..workspace import atomic_file, named_os_error
 
 FORMATS = ("parquet", "word2vec", "word2vec-binary", "npy", "csv")
 
@@ -35,21 +35,31 @@ def ids_to_arrow(ids: np.ndarray) -> pa.Array:
     return pa.array(ids, type=pa.int64() if ids.dtype.kind in "iu" else pa.string())
 
 
+def _id_columns(ids: np.ndarray, extra: dict | None, key: str, **between) -> dict:
+    """The columns of a written table: the ids under ``key``, then ``between``, then the
+    ``extra`` columns."""
+    return {key: ids_to_arrow(ids), **between,
+            **{name: pa.array(values) for name, values in (extra or {}).items()}}
+
+
 def vectors_table(ids: np.ndarray, vectors: np.ndarray, extra: dict | None = None,
                   key: str = "item_id") -> pa.Table:
     dim = vectors.shape[1]
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
-    columns = {key: ids_to_arrow(ids), "vector": pa.FixedSizeListArray.from_arrays(flat, dim)}
-    for name, values in (extra or {}).items():
-        columns[name] = pa.array(values)
-    return pa.table(columns)
+    return pa.table(_id_columns(ids, extra, key,
+                                vector=pa.FixedSizeListArray.from_arrays(flat, dim)))
 
 
-def _target(path: Path) -> tuple[Path, bool]:
+def _destination(path: Path) -> tuple[Path, bool]:
     """Where to write: through a symlink to its target (never replacing the link), and
-    whether that is not a regular file (a device or FIFO: written into, not renamed onto)."""
+    whether that is not a regular file (a device or FIFO: written into, not renamed onto).
+    Its folder must exist."""
+    path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
+    if path.parent and not path.parent.exists():
+        raise GraphembError(f"{path.parent}: folder does not exist; create it or choose "
+                            "another output path.")
     return path, path.exists() and not path.is_file()
 
 
@@ -89,12 +99,9 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
     """Write to a temporary name and rename into place; returns the files written.
 
     ``key`` names the id column (Parquet, CSV, the .ids.parquet of npy)."""
-    path, device = _target(Path(path))
     if fmt not in FORMATS:
         raise GraphembError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    if path.parent and not path.parent.exists():
-        raise GraphembError(f"{path.parent}: folder does not exist; create it or choose "
-                            "another output path.")
+    path, device = _destination(path)
     if device and fmt == "npy":
         raise GraphembError(f"{path}: not a regular file; npy output is two files "
                             "(.npy and .ids.parquet), write it to a folder.")
@@ -108,8 +115,7 @@ def write_vectors(path: Path, fmt: str, ids: np.ndarray, vectors: np.ndarray,
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
             ids_path = path.with_name(path.stem + ".ids.parquet")
-            table = pa.table({key: ids_to_arrow(ids), **{k: pa.array(v) for k, v in
-                                                               (extra or {}).items()}})
+            table = pa.table(_id_columns(ids, extra, key))
             with atomic_file(ids_path) as ids_tmp:
                 pq.write_table(table, ids_tmp)
             written.append(ids_path)
@@ -137,11 +143,8 @@ def _write_word2vec(path: Path, ids, vectors, binary: bool) -> None:
 def _write_csv(path: Path, ids, vectors, extra, key: str = "item_id") -> None:
     import pyarrow.csv as pacsv
 
-    dim = vectors.shape[1]
-    columns = {key: ids_to_arrow(ids)}
-    for name, values in (extra or {}).items():
-        columns[name] = pa.array(values)
-    for j in range(dim):  # a loop over dimensions, not rows
+    columns = _id_columns(ids, extra, key)
+    for j in range(vectors.shape[1]):  # a loop over dimensions, not rows
         columns[f"v{j}"] = pa.array(np.asarray(vectors[:, j], dtype=np.float32))
     pacsv.write_csv(pa.table(columns), path)
 
@@ -150,12 +153,9 @@ def write_table(path: Path, fmt: str, table: pa.Table) -> list[Path]:
     """A plain table (e.g. attention weights) as Parquet or CSV, renamed into place."""
     import pyarrow.csv as pacsv
 
-    path, device = _target(Path(path))
     if fmt not in ("parquet", "csv"):
         raise GraphembError(f"{path}: this table is written as .parquet or .csv, not {fmt}.")
-    if path.parent and not path.parent.exists():
-        raise GraphembError(f"{path.parent}: folder does not exist; create it or choose "
-                            "another output path.")
+    path, device = _destination(path)
     with _output_file(path, device) as tmp:
         if fmt == "parquet":
             pq.write_table(table, tmp)

@@ -5,7 +5,7 @@ Wang et al., "Billion-scale Commodity Embedding for E-commerce Recommendation in
 
     H_v = sum_j softmax(a_v)_j W^j[v]        j = 0 (the item id), 1..n (its side values)
 
-trained by skip-gram with negative sampling over the walks (graphemb.sgns). GES uses equal
+trained by skip-gram with negative sampling over the walks (graphemb.models.sgns). GES uses equal
 weights (a plain average). An item that has side information but is not in the graph (a
 cold-start item) gets the average of its side-information embeddings.
 
@@ -35,10 +35,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import logs as logs_mod
 from . import sgns
-from .errors import GraphembError
-from .workspace import file_hash, load_npy, save_npy
+from ..errors import GraphembError, first_line
+from ..io.ids import CANONICAL_INT, factorize
+from ..io.tables import file_format, read_header, read_table
+from ..workspace import file_hash, load_npy, save_npy
 
 FUSIONS = ("eges", "ges")
 MULTI_VALUE = ("whole", "first")
@@ -69,15 +70,15 @@ def _columns_of(path: Path, delimiter: str | None) -> list[str]:
                             "table.")
     if path.is_dir():
         raise GraphembError(f"{path}: is a folder, expected a side-information table file.")
-    fmt = logs_mod.file_format(path)
+    fmt = file_format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
         try:
             return list(pq.read_schema(path).names)
         except (pa.ArrowInvalid, OSError) as exc:
             raise GraphembError(f"{path}: not a readable Parquet file "
-                                f"({logs_mod._first_line(exc)}).") from None
-    return logs_mod._read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
+                                f"({first_line(exc)}).") from None
+    return read_header(path, delimiter or ("\t" if fmt == "tsv" else ","))
 
 
 def _as_text(column) -> pa.ChunkedArray:
@@ -100,7 +101,7 @@ def parse_columns(side_cols) -> list[str] | None:
 def read_side_info(path, item_col: str | None = None, side_cols=None,
                    delimiter: str | None = None, multi_value: str = "whole") -> SideInfo:
     """Read and validate a side-information table (see the module doc for the rules)."""
-    from .pipeline import ITEM_COLUMNS
+    from ..io.tables import ITEM_COLUMNS
 
     path = Path(path)
     if multi_value not in MULTI_VALUE:
@@ -128,9 +129,9 @@ def read_side_info(path, item_col: str | None = None, side_cols=None,
     if not candidates:
         raise GraphembError(f"{path}: has only the item column {item_col!r}; add categorical "
                             "side-information columns (e.g. category, brand).")
-    table = logs_mod.read_table(path, list(dict.fromkeys([item_col] + candidates)), delimiter,
-                                what="side-information table")
-    is_parquet = logs_mod.file_format(path) == "parquet"
+    table = read_table(path, list(dict.fromkeys([item_col] + candidates)), delimiter,
+                       what="side-information table")
+    is_parquet = file_format(path) == "parquet"
     n_rows = table.num_rows
     line = np.arange(n_rows, dtype=np.int64) + (1 if is_parquet else 2)
     where = "row" if is_parquet else "line"
@@ -166,13 +167,13 @@ def read_side_info(path, item_col: str | None = None, side_cols=None,
         columns = chosen
 
     rows = np.flatnonzero(has_id)
-    key_codes, key_values = logs_mod.factorize(keys.filter(pa.array(has_id)))
+    key_codes, key_values = factorize(keys.filter(pa.array(has_id)))
     key_array = np.asarray(key_values.to_numpy(zero_copy_only=False), dtype=object)
     code_cols, labels = [], []
     for col in columns:
         text = values[col].filter(pa.array(has_id))
         null = np.asarray(text.is_null())
-        codes, uniq = logs_mod.factorize(text.fill_null(""))
+        codes, uniq = factorize(text.fill_null(""))
         labels_col = [v for v in uniq.to_pylist()]
         # Renumber: real values first (order of first appearance), then "missing" last.
         if null.any():
@@ -230,7 +231,7 @@ def ids_like(keys: np.ndarray, node_ids: np.ndarray) -> np.ndarray:
     """Text keys of cold-start items as ids of the graph's kind (int64 when possible)."""
     if node_ids.dtype.kind in "iu" and len(keys):
         text = pa.array(list(keys), type=pa.string())
-        if pc.all(pc.match_substring_regex(text, logs_mod._CANONICAL_INT)).as_py():
+        if pc.all(pc.match_substring_regex(text, CANONICAL_INT)).as_py():
             return np.asarray(pc.cast(text, pa.int64()))
     if node_ids.dtype.kind in "iu" and not len(keys):
         return np.zeros(0, dtype=np.int64)
@@ -258,11 +259,13 @@ class EGESResult:
     A: np.ndarray
     counts: dict
     stats: dict
+    cold_bonus: np.ndarray | None = None     # cold_scores' bonus per shared value (value_bonus)
+    missing_codes: np.ndarray | None = None  # per column, the code of a missing value
 
 
 def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
                fusion: str = "eges", **sgns_options) -> EGESResult:
-    """Train EGES (or GES) on the walks; see graphemb.sgns.train for the options."""
+    """Train EGES (or GES) on the walks; see graphemb.models.sgns.train for the options."""
     if fusion not in FUSIONS:
         raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
     n = len(node_ids)
@@ -335,9 +338,12 @@ def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
         "graph_items_without_side_info": int(n - in_table.sum()),
         **{f"side_info_{k}": v for k, v in side.counts.items()},
     }
+    missing = (sizes - 1).astype(np.int32)
+    bonus = value_bonus(walks, node_codes, token_counts, missing,
+                        seed=sgns_options.get("seed", 0))
     return EGESResult(fusion, list(side.columns), vectors, has_vector, cold_ids, cold_vectors,
                       cold_side_vectors, side_embeddings, side.labels, side_items, weights, node_codes,
-                      side.codes[cold], token_counts, E, Z, A, counts, stats)
+                      side.codes[cold], token_counts, E, Z, A, counts, stats, bonus, missing)
 
 
 def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes) -> np.ndarray:
@@ -358,26 +364,78 @@ def centroid_cold_vectors(vectors, has_vector, node_codes, cold_codes, sizes) ->
     return (out / max(cold_codes.shape[1], 1)).astype(np.float32)
 
 
-COLD_GAMMA = 3.0      # bonus per shared side value (benchmarks/quality.py: 0 < 1 <~ 3)
+COLD_GAMMA = 3.0      # bonus per shared side value for models saved without cold_value_bonus
 
 
 def cold_scores(h: np.ndarray, cold_codes: np.ndarray, Z: np.ndarray, token_counts: np.ndarray,
                 node_codes: np.ndarray, gamma: float = COLD_GAMMA,
-                exponent: float = 0.75) -> np.ndarray:
-    """How likely each graph item u is to be walked next to each cold-start item c, by the
-    skip-gram model itself: H_c . Z_u + exponent * log(count_u) (the model scores a pair
-    against noise drawn with probability ~ count^exponent, so this adds back popularity),
-    plus ``gamma`` for each side value u shares with c (a prior within the value).
+                exponent: float = 0.75, bonus: np.ndarray | None = None,
+                missing: np.ndarray | None = None) -> np.ndarray:
+    """How likely each graph item u is to be walked next to each cold-start item c:
 
-    ``h`` [q, dim] are the cold items' fused side vectors, ``cold_codes`` [q, n_cols] their
-    value codes; items never walked score -inf. Returns float32 [q, num_nodes].
+        H_c . Z_u  +  exponent * log(count_u)  +  sum_j bonus_j [u shares c's value in column j]
+
+    H_c . Z_u is the skip-gram model's own logit (``h`` [q, dim] are the cold items' fused
+    side embeddings), ``exponent * log count_u`` adds back the popularity that negative
+    sampling (noise ~ count**exponent) divides out, and the bonus is a prior within each
+    side value (value_bonus; ``gamma`` for every column when it is not given). A missing
+    value (code ``missing[j]``) is shared with nobody. Items never walked score -inf.
+    Returns float32 [q, num_nodes].
     """
+    n_cols = cold_codes.shape[1]
+    bonus = np.full(n_cols, gamma) if bonus is None else np.asarray(bonus, dtype=np.float64)
     counts = np.asarray(token_counts)
     prior = np.where(counts > 0, exponent * np.log(np.maximum(counts, 1)), -np.inf)
     score = np.asarray(h, dtype=np.float32) @ np.asarray(Z).T + prior.astype(np.float32)
-    for j in range(cold_codes.shape[1]):
-        score += gamma * (cold_codes[:, j, None] == node_codes[None, :, j])
+    for j in range(n_cols):
+        shared = cold_codes[:, j, None] == node_codes[None, :, j]
+        if missing is not None:
+            shared &= cold_codes[:, j, None] != missing[j]
+        score += np.float32(bonus[j]) * shared
     return score
+
+
+def value_bonus(walks, node_codes: np.ndarray, token_counts: np.ndarray, missing: np.ndarray,
+                *, pairs: int = 200_000, seed: int = 0) -> np.ndarray:
+    """Per side column, the log-odds that two items are neighbours given that they share
+    the column's value: log P(share | adjacent in a walk) / P(share | two random items).
+    ``walks`` are walk arrays or sessions (graphemb.models.sgns.Sentences).
+
+    Counted on the data, not on the model: warm items scored as if cold would find their
+    own training in the model's logit and undervalue the side values (measured when this
+    was chosen: a logistic fit of the weights on warm items lost to category popularity on
+    Taobao's HR@10; this bonus beats it on both logs, benchmarks/quality.py). ``pairs`` adjacent
+    positions are drawn from the walks; the random-pair share is exact, from the value
+    counts of the walked items. Returns float64 [n_cols].
+    """
+    rng = np.random.default_rng([seed, 77])
+    corpora = sgns._corpora(walks)
+    sizes = np.array([len(c.tokens) for c in corpora], dtype=np.float64)
+    which = rng.choice(len(corpora), pairs, p=sizes / sizes.sum())
+    left, right = [], []
+    for i, corpus in enumerate(corpora):        # a loop over walk files, not over tokens
+        if len(corpus.tokens) < 2:
+            continue
+        # Positions t and t+1 in the same walk or session (t+1 does not start a new one).
+        t = np.unique(rng.integers(0, len(corpus.tokens) - 1, int((which == i).sum())))
+        t = t[~np.isin(t + 1, corpus.offsets)]
+        left.append(np.asarray(corpus.tokens[t]))
+        right.append(np.asarray(corpus.tokens[t + 1]))
+    a = np.concatenate(left) if left else np.zeros(0, np.int64)
+    b = np.concatenate(right) if right else np.zeros(0, np.int64)
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    a, b = a[keep], b[keep]
+    walked = np.asarray(token_counts) > 0
+    n_walked = int(walked.sum())
+    bonus = np.zeros(node_codes.shape[1])
+    for j in range(node_codes.shape[1]):
+        known = node_codes[:, j] != missing[j]
+        adjacent = ((node_codes[a, j] == node_codes[b, j]) & known[a]).mean() if len(a) else 0.0
+        per_value = np.bincount(node_codes[walked & known, j]).astype(np.float64)
+        random = (per_value * (per_value - 1)).sum() / max(n_walked * (n_walked - 1), 1)
+        # 1e-4 keeps a value no pair shares (or every pair shares) finite.
+        bonus[j] = np.log((adjacent + 1e-4) / (random + 1e-4))
+    return bonus
 
 
 def cold_start_variants(result: "EGESResult") -> dict:
@@ -420,6 +478,9 @@ def save_result(folder: Path, result: EGESResult) -> None:
     save_npy(folder, "cold_start_codes", result.cold_codes.astype(np.int32))
     save_npy(folder, "node_side_codes", result.node_codes.astype(np.int32))
     save_npy(folder, "token_counts", result.token_counts.astype(np.int64))
+    if result.cold_bonus is not None:
+        save_npy(folder, "cold_value_bonus", np.asarray(result.cold_bonus, np.float64))
+        save_npy(folder, "side_missing_codes", np.asarray(result.missing_codes, np.int32))
     pq.write_table(side_table(result.columns, result.side_labels, result.side_embeddings,
                               result.side_items), folder / "side_embeddings.parquet")
 
@@ -446,7 +507,7 @@ def load_cold_start(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         column = pq.read_table(path).column("item_id")
     except (OSError, pa.ArrowInvalid, KeyError) as exc:
-        raise GraphembError(f"{path}: unreadable ({logs_mod._first_line(exc)}); rerun "
+        raise GraphembError(f"{path}: unreadable ({first_line(exc)}); rerun "
                             "`graphemb train --side-info ...`.") from None
     if pa.types.is_integer(column.type):
         ids = column.to_numpy()
@@ -466,21 +527,32 @@ class ColdStart:
     node_codes: np.ndarray     # [num_nodes, n_cols]
     Z: np.ndarray              # output embeddings [num_nodes, dim]
     token_counts: np.ndarray   # [num_nodes]
+    bonus: np.ndarray | None = None     # per shared value (value_bonus; older models: none)
+    missing: np.ndarray | None = None   # per column, the code of a missing value
+    exponent: float = 0.75              # the model's ns_exponent
 
     @classmethod
     def load(cls, folder: Path) -> "ColdStart":
+        from ..workspace import read_manifest
+
+        folder = Path(folder)
         ids, vectors = load_cold_start(folder)
+        has_bonus = (folder / "cold_value_bonus.npy").exists()
         return cls(ids, vectors, load_npy(folder, "cold_start_side_vectors", mmap=False),
                    load_npy(folder, "cold_start_codes", mmap=False),
                    load_npy(folder, "node_side_codes", mmap=False),
                    load_npy(folder, "output_embeddings", mmap=True),
-                   load_npy(folder, "token_counts", mmap=False))
+                   load_npy(folder, "token_counts", mmap=False),
+                   load_npy(folder, "cold_value_bonus", mmap=False) if has_bonus else None,
+                   load_npy(folder, "side_missing_codes", mmap=False) if has_bonus else None,
+                   float(read_manifest(folder, "model")["params"].get("ns_exponent", 0.75)))
 
     def neighbours(self, rows: np.ndarray, k: int, eligible: np.ndarray):
         """(node indices, scores) [len(rows), k] of the graph items most likely to occur
         beside cold items ``rows`` (cold_scores), among ``eligible`` nodes."""
         score = cold_scores(self.side_vectors[rows], self.codes[rows], self.Z,
-                            self.token_counts, self.node_codes)
+                            self.token_counts, self.node_codes, exponent=self.exponent,
+                            bonus=self.bonus, missing=self.missing)
         score[:, ~eligible] = -np.inf
         k = min(k, int(eligible.sum()))
         part = np.argpartition(-score, k - 1, axis=1)[:, :k]
@@ -496,7 +568,7 @@ def load_side_table(folder: Path) -> pa.Table:
     try:
         return pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
-        raise GraphembError(f"{path}: unreadable ({logs_mod._first_line(exc)}); rerun "
+        raise GraphembError(f"{path}: unreadable ({first_line(exc)}); rerun "
                             "`graphemb train --side-info ...`.") from None
 
 
@@ -507,81 +579,21 @@ def side_info_record(path: Path) -> dict:
 
 # ------------------------------------------------------------------------ the stage
 
-def train_stage(*, workdir=None, side_info=None, side_cols=None, fusion: str = "eges",
-                item_col: str | None = None, multi_value: str = "whole",
-                delimiter: str | None = None, dim: int = 128, window: int = 5, epochs: int = 5,
-                negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
-                alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 0.1,
-                side_update: str = "mean", workers: int | None = None, seed: int = 0,
-                walk_dirs=None,
-                quiet: bool = True) -> dict:
-    """`graphemb train` with graphemb's own trainer: EGES/GES with side information, or
-    plain skip-gram (side_info None). Writes ``workdir/model`` and returns its manifest."""
-    import time
-
-    from .pipeline import load_graph, load_walk_sets
-    from .progress import progress
-    from .walks import set_workers
-    from .workspace import Workspace, input_record, write_manifest
-
-    if negative < 1:
-        raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
-                            "hierarchical softmax).")
-    if fusion not in FUSIONS:
-        raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
-    ws = Workspace(workdir)
-    t0 = time.perf_counter()
-    side = None
-    if side_info is not None:
-        side = read_side_info(side_info, item_col=item_col, side_cols=side_cols,
-                              delimiter=delimiter, multi_value=multi_value)
-    graph, _ = load_graph(workdir)
-    walk_sets = load_walk_sets(workdir, walk_dirs)
-    walks = [w for w, _, _ in walk_sets]
-    n_rows = sum(len(w) for w in walks)
-    threads = set_workers(workers)
-    options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
-                   ns_exponent=ns_exponent, sample=sample, alpha=alpha, min_alpha=min_alpha,
-                   seed=seed)
-    t_read = time.perf_counter()
-    with ws.writing("model") as tmp, \
-            progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
-        if side is not None:
-            result = train_eges(walks, graph.node_ids, side, fusion=fusion,
-                                attention_lr=attention_lr, side_update=side_update,
-                                on_rows=bar.update, **options)
-            vectors, has_vector, stats, counts = (result.vectors, result.has_vector,
-                                                  result.stats, result.counts)
-            save_result(tmp, result)
-            method = fusion
-        else:
-            vectors, has_vector, stats = sgns.train_skipgram(walks, graph.num_nodes,
-                                                             on_rows=bar.update, **options)
-            counts = {"nodes": graph.num_nodes, "vectors": int(has_vector.sum()),
-                      "nodes_without_vector": int((~has_vector).sum())}
-            method = "skipgram"
-        save_npy(tmp, "vectors", vectors)
-        save_npy(tmp, "has_vector", has_vector)
-        params = {"method": method, "trainer": "numba", **options, "sg": True, "hs": False,
-                  "workers": threads}
-        inputs = {**{("walks" if i == 0 else f"walks{i}"): input_record(folder)
-                     for i, (_, _, folder) in enumerate(walk_sets)},
-                  "graph": input_record(ws.graph)}
-        if side is not None:
-            params.update({"side_info": str(Path(side_info).resolve()),
-                           "side_cols": side.columns,
-                           "item_col": side.item_col, "multi_value": multi_value,
-                           "attention_lr": attention_lr, "side_update": side_update,
-                           "components": ["item"] + side.columns})
-            inputs["side_info"] = side_info_record(Path(side_info))
-        counts.update({"examples": stats["examples"], "words_trained": stats["words_trained"],
-                       "loss_per_epoch": [round(x, 5) for x in stats["loss_per_epoch"]]})
-        manifest = write_manifest(
-            tmp, "model", params, inputs, counts,
-            {"read_seconds": t_read - t0, "train_seconds": stats["seconds"],
-             "words_per_second": stats["words_per_second"],
-             "total_seconds": time.perf_counter() - t0})
-    return manifest
+def fit_eges(walks, node_ids: np.ndarray, side: SideInfo, folder: Path, *,
+             fusion: str = "eges", multi_value: str = "whole", attention_lr: float = 0.1,
+             side_update: str = "mean", on_rows=None, **options):
+    """EGES/GES as the train stage records it; writes the side-information artifacts into
+    the model ``folder``."""
+    result = train_eges(walks, node_ids, side, fusion=fusion, attention_lr=attention_lr,
+                        side_update=side_update, on_rows=on_rows, **options)
+    save_result(folder, result)
+    out = sgns.trained(result.vectors, result.has_vector, result.stats, fusion, options,
+                       result.counts)
+    out.params.update({"side_info": str(Path(side.path).resolve()), "side_cols": side.columns,
+                       "item_col": side.item_col, "multi_value": multi_value,
+                       "attention_lr": attention_lr, "side_update": side_update,
+                       "components": ["item"] + side.columns})
+    return out
 
 
 # ------------------------------------------------------------------------- export
@@ -604,11 +616,12 @@ def with_cold_start(model_dir: Path, ids: np.ndarray, vectors: np.ndarray):
 
 def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
     """`graphemb export --what side-info|attention FILE`."""
-    from .formats import write_table, write_vectors
-    from .pipeline import load_vectors
-    from .workspace import Workspace
+    from ..io.writers import write_table, write_vectors
+    from ..vectors import ItemVectors
+    from ..workspace import Workspace
 
-    ids, _, has_vector, manifest = load_vectors(workdir)
+    items = ItemVectors.load(workdir)
+    ids, has_vector, manifest = items.ids, items.has_vector, items.manifest
     folder = Workspace(workdir).model
     if manifest["params"].get("method") not in FUSIONS:
         raise GraphembError(f"{folder}: the model was trained without side information; "
@@ -630,7 +643,7 @@ def export_extra(output: Path, fmt: str, what: str, workdir=None) -> dict:
         weights = load_npy(folder, "attention", mmap=False)
         components = manifest["params"].get("components") or \
             [f"c{j}" for j in range(weights.shape[1])]
-        from .formats import ids_to_arrow
+        from ..io.writers import ids_to_arrow
         columns = {"item_id": ids_to_arrow(ids)}
         for j, name in enumerate(components):
             columns[f"weight_{name}"] = pa.array(weights[:, j].astype(np.float32))

@@ -49,12 +49,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
 
-from .rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
-from .rng import mix64 as _mix64, next64 as _next64
+from ..rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
+from ..rng import mix64 as _mix64, next64 as _next64
 
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -72,6 +73,20 @@ _NLL_TABLE = np.logaddexp(0.0, -_GRID).astype(np.float32)          # -log sigma(
 # Walks per chunk: the unit of parallel work and of random streams (fixed, so results do
 # not depend on the number of threads).
 CHUNK_ROWS = 64
+
+# The kernels' arguments, grouped. Sentences are walks or sessions in CSR form: sentence r
+# is tokens[offsets[r]:offsets[r + 1]], cut short by a -1 (a walk that stopped). A 2-D walk
+# array is tokens of one length (as_sentences), so no copy is made of a memory map.
+Sentences = namedtuple("Sentences", "tokens offsets")
+# What a pair draws: noise (alias table), down-sampling, the window (whole_sentence: every
+# other token of the sentence, item2vec's "basket as a set"; else word2vec's shrunk window).
+Sampling = namedtuple("Sampling", "neg_prob neg_alias keep_prob use_sample window "
+                      "whole_sentence negative")
+# Where a block sits in the whole run: random streams and the learning-rate schedule.
+Schedule = namedtuple("Schedule", "seed epoch first_chunk alpha min_alpha rows_before "
+                      "rows_total")
+# GES/EGES: the rows of E of each item, its attention logits, and how rows are stepped.
+Fusion = namedtuple("Fusion", "feat A learn_attention attention_lr row_scale")
 
 
 # ----------------------------------------------------------------------------- random
@@ -219,16 +234,16 @@ def _lr_of(alpha, min_alpha, done, total):
 
 
 @njit(cache=True, inline="always")
-def _subsample(walks, r, keep_prob, use_sample, state, sent):
-    """Copy walk r into ``sent`` without padding and down-sampled tokens: (n, state)."""
+def _subsample(sentences, r, sampling, state, sent):
+    """Copy sentence r into ``sent`` without padding and down-sampled tokens: (n, state)."""
     n = 0
-    for t in range(walks.shape[1]):
-        x = walks[r, t]
+    for t in range(sentences.offsets[r], sentences.offsets[r + 1]):
+        x = sentences.tokens[t]
         if x < 0:
             break
-        if use_sample:
+        if sampling.use_sample:
             state, bits = _next64(state)
-            if (bits >> _S11) * _TO_UNIT >= keep_prob[x]:
+            if (bits >> _S11) * _TO_UNIT >= sampling.keep_prob[x]:
                 continue
         sent[n] = x
         n += 1
@@ -236,194 +251,218 @@ def _subsample(walks, r, keep_prob, use_sample, state, sent):
 
 
 @njit(cache=True, inline="always")
-def _shrunk_window(state, i, n, window):
-    """word2vec's window around position i, shrunk by b drawn in [0, window): (state, lo, hi)."""
+def _window(state, i, n, sampling):
+    """The positions [lo, hi) paired with position i: word2vec's window shrunk by b drawn in
+    [0, window), or the whole sentence."""
+    if sampling.whole_sentence:
+        return state, 0, n
     state, bits = _next64(state)
+    window = sampling.window
     b = np.int64(bits % np.uint64(window))
     return state, max(0, i - window + b), min(n, i + window - b + 1)
 
 
-@njit(cache=True, parallel=True, fastmath=True)
-def train_block_skipgram(walks, first_chunk, seed, epoch, E, Z, neg_prob, neg_alias,
-                         keep_prob, use_sample, window, negative, alpha, min_alpha,
-                         rows_before, rows_total):
-    """Plain skip-gram over a block of walks (E is the input matrix, one row per node).
+@njit(cache=True, inline="always")
+def _sentence_pairs(sentences, r, sampling, state, sent, inputs, outputs):
+    """Sentence r's (input, output) pairs in word2vec's order: for each position i (the
+    output, the centre) its window, and for each other position j in it the input sent[j].
+    Returns (pairs, words kept after down-sampling, state)."""
+    n, state = _subsample(sentences, r, sampling, state, sent)
+    n_pairs = 0
+    for i in range(n):
+        state, lo, hi = _window(state, i, n, sampling)
+        for j in range(lo, hi):
+            if j != i:
+                inputs[n_pairs] = sent[j]
+                outputs[n_pairs] = sent[i]
+                n_pairs += 1
+    return n_pairs, n, state
 
-    Returns (loss, examples, words) of the block. See ``train_block`` for the schedule.
+
+@njit(cache=True)
+def _pair_capacity(sentences, sampling):
+    """Room for the pairs of the longest sentence (and the sentence itself)."""
+    longest = 0
+    for r in range(sentences.offsets.shape[0] - 1):
+        longest = max(longest, sentences.offsets[r + 1] - sentences.offsets[r])
+    width = longest - 1 if sampling.whole_sentence else min(2 * sampling.window, longest - 1)
+    return longest, max(longest * width, 1)
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def train_block_skipgram(sentences, E, Z, sampling, schedule, stats):
+    """Plain skip-gram over a block of sentences (E is the input matrix, one row per node).
+
+    Writes (loss, examples, words) of each chunk into ``stats``. See ``train_block`` for
+    the schedule.
     """
-    n_rows, length = walks.shape
-    n_chunks = (n_rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+    n_rows = sentences.offsets.shape[0] - 1
     dim = E.shape[1]
-    n_neg_table = neg_prob.shape[0]
-    chunk_loss = np.zeros(n_chunks, dtype=np.float64)
-    chunk_pairs = np.zeros(n_chunks, dtype=np.int64)
-    chunk_words = np.zeros(n_chunks, dtype=np.int64)
-    for c in prange(n_chunks):
-        state = _chunk_state(seed, epoch, first_chunk + c)
+    negative = sampling.negative
+    longest, capacity = _pair_capacity(sentences, sampling)
+    for c in prange(stats.shape[0]):
+        state = _chunk_state(schedule.seed, schedule.epoch, schedule.first_chunk + c)
         dh = np.empty(dim, dtype=np.float32)
         targets = np.empty(negative + 1, dtype=np.int64)
         grads = np.empty(negative + 1, dtype=np.float32)
-        sent = np.empty(length, dtype=np.int32)
+        inputs = np.empty(capacity, dtype=np.int32)
+        outputs = np.empty(capacity, dtype=np.int32)
+        sent = np.empty(longest, dtype=np.int32)
         loss = 0.0
         pairs = 0
         words = 0
         for r in range(c * CHUNK_ROWS, min((c + 1) * CHUNK_ROWS, n_rows)):
-            lr = np.float32(_lr_of(alpha, min_alpha, rows_before + r, rows_total))
-            n, state = _subsample(walks, r, keep_prob, use_sample, state, sent)
+            lr = np.float32(_lr_of(schedule.alpha, schedule.min_alpha,
+                                   schedule.rows_before + r, schedule.rows_total))
+            n_pairs, n, state = _sentence_pairs(sentences, r, sampling, state, sent, inputs,
+                                                outputs)
             words += n
-            for i in range(n):
-                centre = sent[i]
-                state, lo, hi = _shrunk_window(state, i, n, window)
-                for j in range(lo, hi):
-                    if j == i:
-                        continue
-                    x = sent[j]
-                    ex = E[x]
-                    # All dot products first, then all updates: the k+1 Z rows are fetched
-                    # together (their cache misses overlap) and are in cache for the update.
-                    # Same result as one target after another unless a negative repeats.
-                    n_t = 0
-                    for k in range(negative + 1):
-                        if k == 0:
-                            t = np.int64(centre)
-                        else:
-                            state, bits = _next64(state)
-                            t = _draw_alias(bits, n_neg_table, neg_prob, neg_alias)
-                            if t == centre:
-                                continue
-                        zt = Z[t]
-                        s = np.float32(0.0)
-                        for d in range(dim):
-                            s += ex[d] * zt[d]
-                        if k == 0:
-                            sig, nll = _sigma_and_nll(s)
-                            g = np.float32(1.0 - sig)
-                        else:
-                            sig, nll = _sigma_and_nll(-s)     # sigma(-s) = 1 - sigma(s)
-                            g = np.float32(sig - 1.0)
-                        loss += nll
-                        targets[n_t] = t
-                        grads[n_t] = g * lr
-                        n_t += 1
+            for p in range(n_pairs):
+                centre = outputs[p]
+                ex = E[inputs[p]]
+                # All dot products first, then all updates: the k+1 Z rows are fetched
+                # together (their cache misses overlap) and are in cache for the update.
+                # Same result as one target after another unless a negative repeats.
+                n_t = 0
+                for k in range(negative + 1):
+                    if k == 0:
+                        t = np.int64(centre)
+                    else:
+                        state, bits = _next64(state)
+                        t = _draw_alias(bits, sampling.neg_prob.shape[0],
+                                        sampling.neg_prob, sampling.neg_alias)
+                        if t == centre:
+                            continue
+                    zt = Z[t]
+                    s = np.float32(0.0)
                     for d in range(dim):
-                        dh[d] = 0.0
-                    for k in range(n_t):
-                        zt = Z[targets[k]]
-                        g = grads[k]
-                        for d in range(dim):
-                            z = zt[d]
-                            dh[d] += g * z
-                            zt[d] = z + g * ex[d]
+                        s += ex[d] * zt[d]
+                    if k == 0:
+                        sig, nll = _sigma_and_nll(s)
+                        g = np.float32(1.0 - sig)
+                    else:
+                        sig, nll = _sigma_and_nll(-s)     # sigma(-s) = 1 - sigma(s)
+                        g = np.float32(sig - 1.0)
+                    loss += nll
+                    targets[n_t] = t
+                    grads[n_t] = g * lr
+                    n_t += 1
+                for d in range(dim):
+                    dh[d] = 0.0
+                for k in range(n_t):
+                    zt = Z[targets[k]]
+                    g = grads[k]
                     for d in range(dim):
-                        ex[d] += dh[d]
-                    pairs += 1
-        chunk_loss[c] = loss
-        chunk_pairs[c] = pairs
-        chunk_words[c] = words
-    return chunk_loss.sum(), chunk_pairs.sum(), chunk_words.sum()
+                        z = zt[d]
+                        dh[d] += g * z
+                        zt[d] = z + g * ex[d]
+                for d in range(dim):
+                    ex[d] += dh[d]
+                pairs += 1
+        stats[c, 0] = loss
+        stats[c, 1] = pairs
+        stats[c, 2] = words
 
 
 @njit(cache=True, parallel=True, fastmath=True)
-def train_block(walks, first_chunk, seed, epoch, feat, E, Z, A, learn_attention,
-                neg_prob, neg_alias, keep_prob, use_sample, window, negative,
-                alpha, min_alpha, rows_before, rows_total, attention_lr, row_scale):
-    """GES/EGES over a block of ``walks`` whose first chunk of CHUNK_ROWS walks has the
-    global number ``first_chunk`` (it seeds the chunk's random stream). Returns (loss,
-    examples, words) summed over the block.
+def train_block(sentences, E, Z, fusion, sampling, schedule, stats):
+    """GES/EGES over a block of sentences whose first chunk of CHUNK_ROWS sentences has the
+    global number ``schedule.first_chunk`` (it seeds the chunk's random stream). Writes
+    (loss, examples, words) of each of its chunks into ``stats`` [n_chunks, 3].
 
-    ``rows_before`` walks of the whole schedule (all epochs) came before this block and
-    ``rows_total`` are in it: the learning rate of a walk follows its position in it.
+    ``schedule.rows_before`` sentences of the whole run (all epochs) came before this block
+    and ``rows_total`` are in it: a sentence's learning rate follows its position in it.
     """
-    n_rows, length = walks.shape
-    n_chunks = (n_rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+    n_rows = sentences.offsets.shape[0] - 1
+    feat, A = fusion.feat, fusion.A
     m = feat.shape[1]
     dim = E.shape[1]
-    n_neg_table = neg_prob.shape[0]
-    chunk_loss = np.zeros(n_chunks, dtype=np.float64)
-    chunk_pairs = np.zeros(n_chunks, dtype=np.int64)
-    chunk_words = np.zeros(n_chunks, dtype=np.int64)
-    for c in prange(n_chunks):
-        state = _chunk_state(seed, epoch, first_chunk + c)
+    negative = sampling.negative
+    longest, capacity = _pair_capacity(sentences, sampling)
+    for c in prange(stats.shape[0]):
+        state = _chunk_state(schedule.seed, schedule.epoch, schedule.first_chunk + c)
         h = np.empty(dim, dtype=np.float32)
         dh = np.empty(dim, dtype=np.float32)
         w = np.empty(m, dtype=np.float32)
-        sent = np.empty(length, dtype=np.int32)
+        inputs = np.empty(capacity, dtype=np.int32)
+        outputs = np.empty(capacity, dtype=np.int32)
+        sent = np.empty(longest, dtype=np.int32)
         targets = np.empty(negative + 1, dtype=np.int64)
         loss = 0.0
         pairs = 0
         words = 0
         for r in range(c * CHUNK_ROWS, min((c + 1) * CHUNK_ROWS, n_rows)):
-            lr = _lr_of(alpha, min_alpha, rows_before + r, rows_total)
-            n, state = _subsample(walks, r, keep_prob, use_sample, state, sent)
+            lr = _lr_of(schedule.alpha, schedule.min_alpha, schedule.rows_before + r,
+                        schedule.rows_total)
+            n_pairs, n, state = _sentence_pairs(sentences, r, sampling, state, sent, inputs,
+                                                outputs)
             words += n
-            for i in range(n):
-                centre = sent[i]
-                state, lo, hi = _shrunk_window(state, i, n, window)
-                for j in range(lo, hi):
-                    if j == i:
-                        continue
-                    x = sent[j]
-                    fuse(E, feat[x], A[x], learn_attention, h, w)
-                    for d in range(dim):
-                        dh[d] = 0.0
-                    targets[0] = centre
-                    for k in range(1, negative + 1):
-                        state, bits = _next64(state)
-                        t = _draw_alias(bits, n_neg_table, neg_prob, neg_alias)
-                        targets[k] = -1 if t == centre else t
-                    loss += sgns_pair(h, Z, targets, negative + 1, lr, dh)
-                    fused_backward(E, feat[x], A[x], w, h, dh, lr, lr * attention_lr,
-                                   learn_attention, row_scale)
-                    pairs += 1
-        chunk_loss[c] = loss
-        chunk_pairs[c] = pairs
-        chunk_words[c] = words
-    return chunk_loss.sum(), chunk_pairs.sum(), chunk_words.sum()
-
-
-@njit(cache=True, parallel=True)
-def _count_tokens(walks, num_nodes):
-    """Occurrences of each node in a block of walks (threads own disjoint node ranges)."""
-    n_threads = 8
-    counts = np.zeros((n_threads, num_nodes), dtype=np.int64)
-    n_rows = walks.shape[0]
-    step = (n_rows + n_threads - 1) // n_threads
-    for p in prange(n_threads):
-        for r in range(p * step, min((p + 1) * step, n_rows)):
-            for t in range(walks.shape[1]):
-                x = walks[r, t]
-                if x < 0:
-                    break
-                counts[p, x] += 1
-    return counts.sum(axis=0)
+            for p in range(n_pairs):
+                centre = outputs[p]
+                x = inputs[p]
+                fuse(E, feat[x], A[x], fusion.learn_attention, h, w)
+                for d in range(dim):
+                    dh[d] = 0.0
+                targets[0] = centre
+                for k in range(1, negative + 1):
+                    state, bits = _next64(state)
+                    t = _draw_alias(bits, sampling.neg_prob.shape[0], sampling.neg_prob,
+                                    sampling.neg_alias)
+                    targets[k] = -1 if t == centre else t
+                loss += sgns_pair(h, Z, targets, negative + 1, lr, dh)
+                fused_backward(E, feat[x], A[x], w, h, dh, lr, lr * fusion.attention_lr,
+                               fusion.learn_attention, fusion.row_scale)
+                pairs += 1
+        stats[c, 0] = loss
+        stats[c, 1] = pairs
+        stats[c, 2] = words
 
 
 # ---------------------------------------------------------------------------- driver
 
+def as_sentences(corpus) -> Sentences:
+    """A 2-D walk array (-1 padded; a memory map stays one) or Sentences, as Sentences."""
+    if isinstance(corpus, Sentences):
+        return corpus
+    rows, length = corpus.shape
+    return Sentences(np.asarray(corpus).reshape(-1),
+                     np.arange(0, rows * length + 1, max(length, 1), dtype=np.int64)[:rows + 1])
+
+
+def _corpora(walks) -> list[Sentences]:
+    """Walk arrays, Sentences, or a list of either."""
+    items = list(walks) if isinstance(walks, list) or (isinstance(walks, tuple) and
+                                                       not isinstance(walks, Sentences)) \
+        else [walks]
+    return [as_sentences(c) for c in items]
+
+
+def _block(corpus: Sentences, a: int, b: int) -> Sentences:
+    """Sentences a..b-1 of a corpus, read into memory, offsets from 0."""
+    lo, hi = int(corpus.offsets[a]), int(corpus.offsets[b])
+    tokens = np.ascontiguousarray(np.asarray(corpus.tokens[lo:hi]).view(np.ndarray),
+                                  dtype=np.int32)
+    return Sentences(tokens, np.ascontiguousarray(corpus.offsets[a:b + 1] - lo, dtype=np.int64))
+
+
 def token_counts(walks, num_nodes: int, block_rows: int = 1 << 16) -> np.ndarray:
-    """Occurrences of every node in a walk array (or a list of them)."""
+    """Occurrences of every node in walk arrays or Sentences (or a list of them)."""
     counts = np.zeros(num_nodes, dtype=np.int64)
-    for array in _as_list(walks):
-        for a in range(0, array.shape[0], block_rows):
-            counts += _count_tokens(_plain(array[a:a + block_rows]), num_nodes)
+    for corpus in _corpora(walks):
+        rows = len(corpus.offsets) - 1
+        for a in range(0, rows, block_rows):
+            tokens = _block(corpus, a, min(a + block_rows, rows)).tokens
+            counts += np.bincount(tokens[tokens >= 0], minlength=num_nodes)
     return counts
-
-
-def _as_list(walks) -> list:
-    return list(walks) if isinstance(walks, (list, tuple)) else [walks]
-
-
-def _plain(array: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(array).view(np.ndarray))
 
 
 def negative_table(counts: np.ndarray, exponent: float = 0.75):
     """Alias table (prob float64, alias int32) over nodes, weights count**exponent."""
-    from .walks import build_alias_tables
+    from ..walks import build_alias_tables
 
     weights = np.where(counts > 0, np.power(counts.astype(np.float64), exponent), 0.0)
     if not weights.sum() > 0:
-        from .errors import GraphembError
+        from ..errors import GraphembError
         raise GraphembError("the walks hold no items to train on; rerun `graphemb walk`.")
     prob, alias = build_alias_tables(np.array([0, len(weights)], dtype=np.int64), weights)
     return prob.astype(np.float64), alias
@@ -470,7 +509,9 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
           block_rows: int = CHUNK_ROWS * 1024, on_rows=None) -> dict:
     """Train on every walk ``epochs`` times; return E, Z, A, counts and statistics.
 
-    ``walks`` is a 2-D int32 array (-1 padded, memory-mapped is fine) or a list of them.
+    ``walks`` is a 2-D int32 array (-1 padded, memory-mapped is fine), Sentences (CSR:
+    sessions), or a list of them. ``window=None`` pairs every token of a sentence with every
+    other (item2vec on sessions).
 
     ``feat`` is int32 [num_nodes, m] (rows of E per item; see the module doc), ``num_rows``
     the number of rows of E; ``feat=None`` is plain skip-gram (E has one row per node and
@@ -479,7 +520,7 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
     plain = feat is None
     num_nodes = num_rows if plain else feat.shape[0]
     m = 1 if plain else feat.shape[1]
-    if window < 1 or dim < 1 or epochs < 1 or negative < 0:
+    if (window is not None and window < 1) or dim < 1 or epochs < 1 or negative < 0:
         raise ValueError("window, dim and epochs must be >= 1, negative >= 0")
     if counts is None:
         counts = token_counts(walks, num_nodes)
@@ -492,39 +533,43 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
     if not plain:
         feat = np.ascontiguousarray(feat, dtype=np.int32)
         row_scale = side_row_scale(feat, counts, num_rows, side_update)
-    arrays = _as_list(walks)
-    n_walks = sum(array.shape[0] for array in arrays)
+    corpora = _corpora(walks)
+    n_walks = sum(len(c.offsets) - 1 for c in corpora)
     block_rows = max(CHUNK_ROWS, block_rows // CHUNK_ROWS * CHUNK_ROWS)
     rows_total = float(n_walks * epochs)
+    noise = dict(neg_prob=neg_prob, neg_alias=neg_alias, keep_prob=keep,
+                 use_sample=bool(sample > 0), negative=np.int64(negative))
+    sampling = Sampling(window=np.int64(window if window else 1),
+                        whole_sentence=window is None, **noise)
+    if not plain:
+        fusion = Fusion(feat, A, bool(learn_attention), float(attention_lr), row_scale)
     losses, pairs, words = [], 0, 0
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     for epoch in range(epochs):
         epoch_loss, epoch_pairs = 0.0, 0
         row_base, chunk_base = 0, 0
-        for array in arrays:
-            for a in range(0, array.shape[0], block_rows):
-                block = _plain(array[a:a + block_rows])
-                first, done = np.int64(chunk_base + a // CHUNK_ROWS), \
-                    float(epoch * n_walks + row_base + a)
+        for corpus in corpora:
+            rows = len(corpus.offsets) - 1
+            for a in range(0, rows, block_rows):
+                block = _block(corpus, a, min(a + block_rows, rows))
+                n_block = len(block.offsets) - 1
+                schedule = Schedule(np.int64(seed), np.int64(epoch),
+                                    np.int64(chunk_base + a // CHUNK_ROWS), float(alpha),
+                                    float(min_alpha), float(epoch * n_walks + row_base + a),
+                                    rows_total)
+                stats = np.zeros((-(-n_block // CHUNK_ROWS), 3), dtype=np.float64)
                 if plain:
-                    loss, n_pairs, n_words = train_block_skipgram(
-                        block, first, np.int64(seed), np.int64(epoch), E, Z, neg_prob,
-                        neg_alias, keep, bool(sample > 0), np.int64(window),
-                        np.int64(negative), float(alpha), float(min_alpha), done, rows_total)
+                    train_block_skipgram(block, E, Z, sampling, schedule, stats)
                 else:
-                    loss, n_pairs, n_words = train_block(
-                        block, first, np.int64(seed), np.int64(epoch), feat, E, Z, A,
-                        bool(learn_attention), neg_prob, neg_alias, keep, bool(sample > 0),
-                        np.int64(window), np.int64(negative), float(alpha), float(min_alpha),
-                        done, rows_total, float(attention_lr), row_scale)
-                epoch_loss += loss
-                epoch_pairs += n_pairs
-                words += n_words
+                    train_block(block, E, Z, fusion, sampling, schedule, stats)
+                epoch_loss += stats[:, 0].sum()
+                epoch_pairs += int(stats[:, 1].sum())
+                words += int(stats[:, 2].sum())
                 if on_rows is not None:
-                    on_rows(len(block))
-            row_base += array.shape[0]
-            chunk_base += -(-array.shape[0] // CHUNK_ROWS)
+                    on_rows(n_block)
+            row_base += rows
+            chunk_base += -(-rows // CHUNK_ROWS)
         pairs += epoch_pairs
         losses.append(epoch_loss / max(epoch_pairs, 1))
     seconds = time.perf_counter() - t0
@@ -542,3 +587,23 @@ def train_skipgram(walks: np.ndarray, num_nodes: int, **kw) -> tuple[np.ndarray,
     has_vector = out["counts"] > 0
     vectors = np.where(has_vector[:, None], out["E"], 0.0).astype(np.float32)
     return vectors, has_vector, out
+
+
+def trained(vectors, has_vector, stats: dict, method: str, options: dict, counts: dict):
+    """The train stage's record of a Numba training (plain skip-gram, GES or EGES)."""
+    from . import Trained
+
+    counts = {**counts, "examples": stats["examples"], "words_trained": stats["words_trained"],
+              "loss_per_epoch": [round(x, 5) for x in stats["loss_per_epoch"]]}
+    params = {"method": method, "trainer": "numba", **options, "sg": True, "hs": False}
+    return Trained(vectors, has_vector, params, counts,
+                   {"train_seconds": stats["seconds"],
+                    "words_per_second": stats["words_per_second"]})
+
+
+def fit_skipgram(walks, num_nodes: int, *, on_rows=None, **options):
+    """Plain skip-gram with graphemb's trainer, as the train stage records it."""
+    vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, **options)
+    return trained(vectors, has_vector, stats, "skipgram", options,
+                   {"nodes": num_nodes, "vectors": int(has_vector.sum()),
+                    "nodes_without_vector": int((~has_vector).sum())})

@@ -1,26 +1,31 @@
-"""Out-of-core and distributed ingest: the same sessionizing as graphemb.logs, in SQL.
+"""Out-of-core and distributed ingest: the same sessionizing as the numpy engine, in SQL.
 
 `duckdb` streams a log larger than memory (spilling to disk under a memory limit) on one
 machine; `spark` runs the same query on Apache Spark through pyspark. Both return the
 aggregated transitions and per-item counts, which are small next to the log, and the graph
 is then built exactly as by the default engine, so all engines write the same artifacts.
 
-Semantics match graphemb.logs.sessionize: events sorted by (user, time, file order), a
-session ends where the gap exceeds the session gap (in seconds), a repeat of the item just
-seen is dropped, each transition carries the weight of the event it leads to.
+Semantics match graphemb.ingest.sessions.sessionize: events sorted by (user, time, file
+order), a session ends where the gap exceeds the session gap (in seconds), a repeat of the
+item just seen is dropped, each transition carries the weight of the event it leads to.
 """
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import GraphembError, require
-from .logs import (MAX_ID_CHARS, TIME_UNITS, UNIT_BOUNDS, file_format, ids_as_given,
-                   unit_from_band_counts)
+from ..errors import GraphembError, first_line, require
+from ..io.ids import MAX_ID_CHARS, ids_as_given
+from .times import TIME_UNITS, UNIT_BOUNDS, unit_from_band_counts
+
+if TYPE_CHECKING:
+    from ..io.tables import TableFile
+    from .sessions import LogRules
 
 
 _PRESENT = ("u IS NOT NULL AND i IS NOT NULL AND t_text IS NOT NULL AND trim(u) <> '' AND "
@@ -28,8 +33,8 @@ _PRESENT = ("u IS NOT NULL AND i IS NOT NULL AND t_text IS NOT NULL AND trim(u) 
 
 
 def _unit_query() -> str:
-    """Numeric timestamps per magnitude band (graphemb.logs.UNIT_BOUNDS), over the rows the
-    default engine reads them from, so both choose the same unit."""
+    """Numeric timestamps per magnitude band (graphemb.ingest.times.UNIT_BOUNDS), over the
+    rows the default engine reads them from, so both choose the same unit."""
     b = UNIT_BOUNDS
     bands = [f"abs(tn) < {b[0]!r}", f"abs(tn) >= {b[0]!r} AND abs(tn) < {b[1]!r}",
              f"abs(tn) >= {b[1]!r} AND abs(tn) < {b[2]!r}", f"abs(tn) >= {b[2]!r}"]
@@ -50,14 +55,16 @@ def _pick_unit(path: Path, row: dict, time_unit: str) -> tuple[float, str]:
     return TIME_UNITS[unit], unit
 
 
-def _query(dialect: str, source: str, user: str, item: str, time: str, weight_expr: str,
-           gap: float, min_item_count: int, max_user_events: int | None,
-           event_filter: str = "TRUE", event_col: str | None = None,
-           divisor: float = 1.0) -> dict[str, str]:
+def _query(dialect: str, source: str, r: "LogRules", divisor: float = 1.0) -> dict[str, str]:
     """SQL for the pipeline's views; the same text serves DuckDB and Spark but for a few words.
 
     raw holds a numeric reading (tn) and a date/time reading (ti, seconds) of the time;
     present divides tn by ``divisor`` (its unit, chosen from raw by _unit_query)."""
+    quote = _quote if dialect == "duckdb" else _bq
+    user, item, time, event_col = (quote(c) for c in (r.user_col, r.item_col, r.time_col,
+                                                      r.event_col))
+    weight_expr, event_filter = _weight_expr(quote(r.weight_col), event_col, r.event_weights)
+    gap, min_item_count, max_user_events = r.gap, r.min_item_count, r.max_user_events
     text = "VARCHAR" if dialect == "duckdb" else "STRING"
     if dialect == "duckdb":
         numeric = f"TRY_CAST({time} AS DOUBLE)"
@@ -68,7 +75,7 @@ def _query(dialect: str, source: str, user: str, item: str, time: str, weight_ex
         dated = f"unix_micros(try_cast({time} AS TIMESTAMP)) / 1e6"
         rownum = "monotonically_increasing_id()"
     scaled = "tn" if divisor == 1.0 else f"tn / {float(divisor)!r}"
-    # Ids with control characters or over MAX_ID_CHARS (graphemb.logs.check_ids).
+    # Ids with control characters or over MAX_ID_CHARS (graphemb.io.ids.check_ids).
     control = "'[\\x00-\\x1f\\x7f]'" if dialect == "duckdb" else "'[\\\\x00-\\\\x1f\\\\x7f]'"
     match = (lambda c: f"regexp_matches({c}, {control})") if dialect == "duckdb" else \
         (lambda c: f"{c} RLIKE {control}")
@@ -133,8 +140,8 @@ def _weight_expr(weight_col, event_col, event_weights) -> tuple[str, str]:
     return w, keep
 
 
-def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_item_count,
-              max_user_events, event_col, time_unit: str = "s"):
+def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "LogRules",
+              time_unit: str = "s"):
     if stats.get("bad_ids"):
         raise GraphembError(f"{path}: {stats['bad_ids']:,} row(s) have a user or item id with a "
                             f"control character or over {MAX_ID_CHARS} characters; the file is "
@@ -155,12 +162,12 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_ite
     weight = np.asarray(pc.cast(edges.column("w"), pa.float64()))
     counts = {"events_read": int(stats["events_read"]),
               "dropped_missing_values": int(stats["events_read"] - stats["present"])}
-    if event_col:
+    if r.event_col:
         counts["dropped_unlisted_event_types"] = int(stats["present"] - stats["clean"])
-    if max_user_events:
+    if r.max_user_events:
         counts["dropped_overactive_users"] = int(stats["overactive_users"])
         counts["dropped_overactive_user_events"] = int(stats["clean"] - stats["ev1"])
-    if min_item_count > 1:
+    if r.min_item_count > 1:
         counts["dropped_rare_item_events"] = int(stats["ev1"] - stats["ev"])
     counts.update({"events_used": int(stats["ev"]), "sessions": int(stats["sessions"] or 0),
                    "repeats_dropped": int(stats["repeats"] or 0),
@@ -169,46 +176,40 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, min_ite
     return src, dst, weight, item_ids, item_counts, counts
 
 
-def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
-                       event_weights, gap, min_item_count, max_user_events, delimiter,
-                       memory_limit: str = "8GB", temp_dir: Path | None = None, quiet=True,
-                       time_unit: str = "auto", column_names=None):
+# Views built on raw, in order; edges, items and stats are then read from them.
+_VIEWS = ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs")
+
+
+def duckdb_transitions(source: "TableFile", rules: "LogRules", memory_limit: str = "8GB",
+                       temp_dir: Path | None = None, quiet=True):
     """Sessionize a log of any size with DuckDB; returns what the default engine returns."""
     duckdb = require("duckdb", "duckdb", "the duckdb engine (logs over 2 GB, or --engine duckdb)")
 
-    fmt = file_format(path)
-    if fmt == "parquet":
-        source = f"read_parquet('{_sql_path(path)}')"
+    path = source.path
+    if source.is_parquet:
+        table = f"read_parquet('{_sql_path(path)}')"
     else:
-        sep = delimiter or ("\t" if fmt == "tsv" else ",")
         header = "true"
-        if column_names:
-            names = ", ".join("'" + c.replace("'", "''") + "'" for c in column_names)
+        if source.column_names:
+            names = ", ".join("'" + c.replace("'", "''") + "'" for c in source.column_names)
             header = f"false, names=[{names}]"
-        source = (f"read_csv('{_sql_path(path)}', header={header}, delim='{sep}', "
-                  "all_varchar=true, parallel=true)")
-    weight, keep = _weight_expr(_quote(weight_col), _quote(event_col), event_weights)
-    q = _query("duckdb", source, _quote(user_col), _quote(item_col), _quote(time_col),
-               weight, gap, min_item_count, max_user_events, keep, _quote(event_col))
+        table = (f"read_csv('{_sql_path(path)}', header={header}, delim='{source.delimiter}', "
+                 "all_varchar=true, parallel=true)")
+    q = _query("duckdb", table, rules)
     if temp_dir is not None:
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".duckdb-spill-", dir=temp_dir) as spill:
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill,
                                      "preserve_insertion_order": True})
         try:
-            if quiet:
-                con.execute("SET enable_progress_bar = false")
-            else:
-                con.execute("SET enable_progress_bar = true")
+            con.execute(f"SET enable_progress_bar = {'false' if quiet else 'true'}")
             # Materialise the sessionized events once; the rest are small aggregates.
             con.execute(f"CREATE TEMP TABLE raw AS {q['raw']}")
             cur = con.execute(_unit_query())
             divisor, unit = _pick_unit(path, dict(zip([d[0] for d in cur.description],
-                                                      cur.fetchone())), time_unit)
-            q = _query("duckdb", source, _quote(user_col), _quote(item_col), _quote(time_col),
-                       weight, gap, min_item_count, max_user_events, keep, _quote(event_col),
-                       divisor)
-            for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
+                                                      cur.fetchone())), rules.time_unit)
+            q = _query("duckdb", table, rules, divisor)
+            for name in _VIEWS:
                 con.execute(f"CREATE TEMP VIEW {name} AS {q[name]}")
             con.execute("CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
             con.execute("CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM kept_t")
@@ -217,17 +218,14 @@ def duckdb_transitions(path: Path, user_col, item_col, time_col, weight_col, eve
             cur = con.execute(q["stats"])
             stats = dict(zip([d[0] for d in cur.description], cur.fetchone()))
         except duckdb.Error as exc:
-            raise GraphembError(f"{path}: cannot read log with duckdb: "
-                                f"{str(exc).strip().splitlines()[0]}") from None
+            raise GraphembError(f"{path}: cannot read log with duckdb: {first_line(exc)}") \
+                from None
         finally:
             con.close()
-    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col,
-                     unit)
+    return _assemble(path, edges, items, stats, rules, unit)
 
 
-def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, event_col,
-                      event_weights, gap, min_item_count, max_user_events, delimiter,
-                      quiet=True, time_unit: str = "auto", column_names=None):
+def spark_transitions(source: "TableFile", rules: "LogRules", quiet=True):
     """The same query on Apache Spark (local mode unless SPARK_MASTER / spark-submit says)."""
     SparkSession = require("pyspark.sql", "spark", "--engine spark (also Java 17+)").SparkSession
     import os
@@ -244,26 +242,22 @@ def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, even
     spark = builder.getOrCreate()
     if quiet:
         spark.sparkContext.setLogLevel("ERROR")
-    fmt = file_format(path)
+    path = source.path
     try:
-        if fmt == "parquet":
+        if source.is_parquet:
             df = spark.read.parquet(str(path))
         else:
-            sep = delimiter or ("\t" if fmt == "tsv" else ",")
-            df = spark.read.csv(str(path), header=not column_names, sep=sep,
-                                inferSchema=False)
-            if column_names:
-                df = df.toDF(*column_names)
+            df = spark.read.csv(str(path), header=not source.column_names,
+                                sep=source.delimiter, inferSchema=False)
+            if source.column_names:
+                df = df.toDF(*source.column_names)
         df.createOrReplaceTempView("source")
-        weight, keep = _weight_expr(_bq(weight_col), _bq(event_col), event_weights)
-        q = _query("spark", "source", _bq(user_col), _bq(item_col), _bq(time_col), weight, gap,
-                   min_item_count, max_user_events, keep, _bq(event_col))
+        q = _query("spark", "source", rules)
         spark.sql(q["raw"]).cache().createOrReplaceTempView("raw")
         divisor, unit = _pick_unit(path, spark.sql(_unit_query()).collect()[0].asDict(),
-                                   time_unit)
-        q = _query("spark", "source", _bq(user_col), _bq(item_col), _bq(time_col), weight, gap,
-                   min_item_count, max_user_events, keep, _bq(event_col), divisor)
-        for name in ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs"):
+                                   rules.time_unit)
+        q = _query("spark", "source", rules, divisor)
+        for name in _VIEWS:
             spark.sql(q[name]).createOrReplaceTempView(name)
         with tempfile.TemporaryDirectory() as out:
             spark.sql(q["edges"]).write.parquet(f"{out}/edges")
@@ -275,10 +269,9 @@ def spark_transitions(path: Path, user_col, item_col, time_col, weight_col, even
     except GraphembError:
         raise
     except Exception as exc:  # py4j / AnalysisException: report one line
-        raise GraphembError(f"{path}: spark could not build the graph: "
-                            f"{str(exc).strip().splitlines()[0]}") from None
-    return _assemble(path, edges, items, stats, min_item_count, max_user_events, event_col,
-                     unit)
+        raise GraphembError(f"{path}: spark could not build the graph: {first_line(exc)}") \
+            from None
+    return _assemble(path, edges, items, stats, rules, unit)
 
 
 def _arrow(relation) -> pa.Table:

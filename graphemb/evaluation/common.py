@@ -1,0 +1,121 @@
+"""What the evaluation tasks share: the options in force (given, else the workspace's
+manifests), a temporary workspace retrained with them, scikit-learn on demand, the tables."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GraphembError, require
+from ..workspace import Workspace, read_manifest, write_manifest
+
+
+def format_table(headers, rows) -> str:
+    """A plain aligned text table; floats with 4 decimals."""
+    cells = [[_cell(x) for x in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = "  ".join(f"{h:>{w}}" if i else f"{h:<{w}}" for i, (h, w) in
+                     enumerate(zip(headers, widths)))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for r in cells:
+        out.append("  ".join(f"{c:>{w}}" if i else f"{c:<{w}}" for i, (c, w) in
+                             enumerate(zip(r, widths))))
+    return "\n".join(out)
+
+
+def _cell(x) -> str:
+    if isinstance(x, (float, np.floating)):
+        return "nan" if np.isnan(x) else f"{x:.4f}"
+    return str(x)
+
+
+WALK_KEYS = ("num_walks", "walk_length", "p", "q", "seed", "workers")
+TRAIN_KEYS = ("dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
+              "min_count", "alpha", "workers", "seed", "trainer")
+GRAPH_KEYS = ("session_gap", "undirected", "min_item_count", "max_user_events", "weight_col",
+              "event_col", "event_weights", "user_col", "item_col", "time_col", "delimiter")
+
+
+def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
+    """The options in force: those given, else those recorded in the workspace's manifests
+    (graph/, walks/, model/, including the trainer, gensim or numba), else the pipeline
+    defaults (by leaving them out)."""
+    ws = Workspace(workdir)
+    recorded = {}
+    for stage, folder in (("graph", ws.graph), ("walks", ws.walks), ("model", ws.model)):
+        try:
+            recorded[stage] = read_manifest(folder, stage)["params"]
+        except GraphembError:
+            recorded[stage] = {}
+    g = {k: v for k, v in recorded["graph"].items() if k in GRAPH_KEYS}
+    if "session_gap_seconds" in recorded["graph"]:
+        g["session_gap"] = recorded["graph"]["session_gap_seconds"]
+    w = {k: v for k, v in recorded["walks"].items() if k in WALK_KEYS}
+    t = {k: v for k, v in recorded["model"].items() if k in TRAIN_KEYS}
+    method = recorded["model"].get("method", "word2vec")
+    if method == "word2vec":      # gensim
+        t["trainer"] = "gensim"
+    elif method == "skipgram":    # plain skip-gram with the Numba trainer
+        t["trainer"] = "numba"
+    else:                         # EGES/GES: evaluation retrains plain skip-gram with defaults
+        t = {}
+    if t and t.get("trainer") == "numba":
+        t.pop("min_count", None)
+    g.update({k: v for k, v in (graph or {}).items() if v is not None})
+    w.update({k: v for k, v in (walk or {}).items() if v is not None})
+    t.update({k: v for k, v in (train or {}).items() if v is not None})
+    return {"graph": g, "walk": w, "train": t}
+
+
+@contextmanager
+def temporary_workspace(workdir, task: str, keep: bool = False):
+    root = Workspace(workdir).root / "eval"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{task}-{os.getpid()}-", dir=root))  # pid: orphans
+    try:
+        yield tmp
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_graph(tmp_ws: Path, graph, params: dict, counts: dict) -> None:
+    ws = Workspace(tmp_ws)
+    with ws.writing("graph") as folder:
+        graph.save(folder)
+        write_manifest(folder, "graph", params, {}, counts, {})
+
+
+def walk_train(tmp_ws, options, quiet):
+    """Walk and train in ``tmp_ws`` with ``options``: (ItemVectors, timings)."""
+    from .. import pipeline
+    from ..vectors import ItemVectors
+
+    t0 = time.perf_counter()
+    pipeline.walk(workdir=tmp_ws, quiet=quiet, **options["walk"])
+    t1 = time.perf_counter()
+    pipeline.train(workdir=tmp_ws, quiet=quiet, **options["train"])
+    t2 = time.perf_counter()
+    return ItemVectors.load(tmp_ws), {"walk_seconds": t1 - t0, "train_seconds": t2 - t1}
+
+
+def sklearn_module(module: str, verb: str):
+    return require("sklearn." + module, "eval", f"`graphemb {verb}` (scikit-learn)")
+
+
+def quiet_sklearn():
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
+    except ImportError:  # pragma: no cover
+        pass
+

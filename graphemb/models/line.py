@@ -1,0 +1,138 @@
+"""LINE (Tang et al., WWW 2015): embeddings trained on edges sampled from the graph itself.
+
+No walks. Each step draws an edge (i, j) with probability proportional to its weight (an
+alias table over all E edges, O(E) memory) and ``negative`` noise nodes n with probability
+proportional to weighted out-degree**0.75, then takes one SGD step on
+
+    first order  (LINE-1): -log sigma(U_i . U_j) - sum_n log sigma(-U_i . U_n)
+    second order (LINE-2): -log sigma(U_i . C_j) - sum_n log sigma(-U_i . C_n)
+
+LINE-1 puts linked nodes close to each other; LINE-2 puts nodes with similar neighbours
+close (j is a context, with its own vector C_j), so on a bipartite graph LINE-2's neighbours
+of a node are on its own side and LINE-1's on the other. The item vector is U. The learning
+rate falls linearly from ``alpha`` over all samples, as in the paper's reference code.
+
+Samples are drawn in chunks of CHUNK_SAMPLES, each chunk with its own random stream keyed by
+(seed, chunk number), so one thread gives identical results run to run; with more threads
+the chunks update the shared matrices without locks (Hogwild), as word2vec does.
+"""
+from __future__ import annotations
+
+import time
+from collections import namedtuple
+
+import numpy as np
+from numba import njit, prange
+
+from .sgns import _chunk_state, _draw_alias, _lr_of, _next64, _sigma_and_nll
+
+CHUNK_SAMPLES = 4096
+ORDERS = (1, 2)
+
+# Everything a step samples from: the edges (source, target, alias table) and the noise.
+EdgeSampler = namedtuple("EdgeSampler", "src dst edge_prob edge_alias noise_prob noise_alias")
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def _line_block(tables, U, C, negative, first_chunk, n_chunks, seed, alpha, min_alpha,
+                samples_before, samples_total, losses):
+    """n_chunks chunks of CHUNK_SAMPLES edge samples; C is U itself for first order.
+    Writes each chunk's mean loss into ``losses``."""
+    dim = U.shape[1]
+    n_edges = tables.edge_prob.shape[0]
+    n_noise = tables.noise_prob.shape[0]
+    for c in prange(n_chunks):
+        state = _chunk_state(seed, 0, first_chunk + c)
+        dh = np.empty(dim, dtype=np.float32)
+        loss = 0.0
+        for s in range(CHUNK_SAMPLES):
+            done = samples_before + c * CHUNK_SAMPLES + s
+            lr = np.float32(_lr_of(alpha, min_alpha, done, samples_total))
+            state, bits = _next64(state)
+            e = _draw_alias(bits, n_edges, tables.edge_prob, tables.edge_alias)
+            i = tables.src[e]
+            j = tables.dst[e]
+            ui = U[i]
+            for d in range(dim):
+                dh[d] = 0.0
+            for k in range(negative + 1):
+                if k == 0:
+                    t = np.int64(j)
+                else:
+                    state, bits = _next64(state)
+                    t = _draw_alias(bits, n_noise, tables.noise_prob, tables.noise_alias)
+                    if t == j:
+                        continue
+                ct = C[t]
+                x = np.float32(0.0)
+                for d in range(dim):
+                    x += ui[d] * ct[d]
+                if k == 0:
+                    sig, nll = _sigma_and_nll(x)
+                    g = np.float32(lr * (1.0 - sig))
+                else:
+                    sig, nll = _sigma_and_nll(-x)
+                    g = np.float32(lr * (sig - 1.0))
+                loss += nll
+                for d in range(dim):
+                    dh[d] += g * ct[d]
+                    ct[d] += g * ui[d]
+            for d in range(dim):
+                ui[d] += dh[d]
+        losses[c] = loss / CHUNK_SAMPLES
+
+
+def edge_sampler(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> EdgeSampler:
+    """Alias tables over the edges (by weight) and over the nodes (by out-degree**0.75)."""
+    from ..walks import build_alias_tables
+
+    indptr = np.asarray(indptr, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    n = len(indptr) - 1
+    src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
+    edge_prob, edge_alias = build_alias_tables(np.array([0, len(weights)], np.int64), weights)
+    degree = np.bincount(src, weights=weights, minlength=n)
+    noise_prob, noise_alias = build_alias_tables(np.array([0, n], np.int64), degree ** 0.75)
+    return EdgeSampler(src, np.ascontiguousarray(indices, dtype=np.int32), edge_prob,
+                       edge_alias, noise_prob, noise_alias)
+
+
+def train_line(indptr, indices, weights, *, order: int = 2, dim: int = 128,
+               negative: int = 5, samples: int | None = None, alpha: float = 0.025,
+               min_alpha: float = 0.0001, seed: int = 0, block_chunks: int = 256,
+               on_samples=None) -> dict:
+    """LINE of ``order`` 1 or 2 on a CSR graph; returns U (the vectors), C, has_vector and
+    statistics (loss per block of samples, seconds).
+
+    ``samples`` defaults to 1000 per node, rounded up to whole chunks.
+    """
+    if order not in ORDERS:
+        raise ValueError(f"LINE order must be 1 or 2 (got {order!r})")
+    n = len(indptr) - 1
+    if len(indices) == 0:
+        from ..errors import GraphembError
+        raise GraphembError("the graph has no edges to train LINE on.")
+    tables = edge_sampler(indptr, indices, weights)
+    samples = 1000 * n if samples is None else int(samples)
+    n_chunks = max(1, -(-samples // CHUNK_SAMPLES))
+    total = float(n_chunks * CHUNK_SAMPLES)
+    rng = np.random.default_rng(seed)
+    U = ((rng.random((n, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    C = U if order == 1 else np.zeros((n, dim), dtype=np.float32)
+    losses = np.zeros(n_chunks, dtype=np.float64)
+    t0 = time.perf_counter()
+    for first in range(0, n_chunks, block_chunks):
+        count = min(block_chunks, n_chunks - first)
+        _line_block(tables, U, C, np.int64(negative), np.int64(first), np.int64(count),
+                    np.int64(seed), float(alpha), float(min_alpha),
+                    float(first * CHUNK_SAMPLES), total, losses[first:first + count])
+        if on_samples is not None:
+            on_samples(count * CHUNK_SAMPLES)
+    out_degree = np.diff(np.asarray(indptr))
+    # A node is trained as a source under both orders, and as a target only under LINE-1.
+    has_vector = out_degree > 0
+    if order == 1:
+        has_vector |= np.bincount(tables.dst, minlength=n) > 0
+    blocks = [losses[a:a + block_chunks].mean() for a in range(0, n_chunks, block_chunks)]
+    return {"U": U, "C": C, "has_vector": has_vector, "samples": int(total),
+            "loss_per_block": blocks, "seconds": time.perf_counter() - t0}
