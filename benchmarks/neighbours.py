@@ -240,6 +240,8 @@ def describe(label) -> str:
 def table(rows, films, with_guards: bool) -> str:
     def mean_sd(vals, fmt):
         vals = [v for v in vals if v is not None]
+        if not vals:
+            return ""
         if len(vals) == 1:
             return format(vals[0], fmt)
         return f"{format(np.mean(vals), fmt)} ± {format(np.std(vals, ddof=1), fmt)}"
@@ -259,7 +261,7 @@ def table(rows, films, with_guards: bool) -> str:
                  mean_sd([r["share"] for r in rs], ".3f"),
                  mean_sd([r["logpop"] for r in rs], ".2f"),
                  mean_sd([r["yeargap"] for r in rs], ".1f"),
-                 mean_sd([r["family"] for r in rs], ".3f") if "family" in rs[0] else "",
+                 mean_sd([r.get("family") for r in rs], ".3f"),
                  mean_sd([r["toy_story"] for r in rs], ".1f") if len(rs) > 1
                  else str(rs[0]["toy_story"]),
                  mean_sd([r["star_wars"] for r in rs], ".1f") if len(rs) > 1
@@ -300,7 +302,13 @@ def main():
     rows = [] if a.no_references else references(films)
     t0 = time.perf_counter()
     if a.table_from:
-        runs = [json.loads(line) for f in a.table_from for line in open(f) if line.strip()]
+        runs = {}            # one row per (setting, scale, seed): the one with most fields
+        for line in (x for f in a.table_from for x in open(f) if x.strip()):
+            r = json.loads(line)
+            key = (r["setting"], r.get("scale", "full"), r["seed"])
+            if len(r) >= len(runs.get(key, {})):
+                runs[key] = r
+        runs = list(runs.values())
         order = {lab: k for k, lab in enumerate(SETTINGS)}
         runs.sort(key=lambda r: (r.get("scale", "full"), order.get(r["setting"], 99), r["seed"]))
         rows += [dict(r, setting=f"{r['setting']} [{r.get('scale', 'full')}]") for r in runs]
@@ -328,7 +336,8 @@ def main():
         f"walks p=0.5 q=2 unless the setting says; scale [full]: the stages' defaults (10 walks x "
         f"80, dim 128, 5 epochs), [quick]: {SCALES['quick']}; trainer {a.trainer}, "
         f"--workers {a.workers}, seeds {seeds[0]}..{seeds[-1]}; mean ± sd over seeds. "
-        f"Queries' own mean log10 ratings: {q_pop:.2f}. {time.perf_counter() - t0:.0f} s.",
+        f"Queries' own mean log10 ratings: {q_pop:.2f}."
+        + ("" if a.table_from else f" {time.perf_counter() - t0:.0f} s."),
         "", table(rows, films, a.guards)])
     print(text)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,10 @@ PYTHON=${PYTHON:-python3}
 export GRAPHEMB_WORKDIR=$WORK
 
 set -x
-graphemb build-graph examples/movielens/ratings.csv --session-gap 1h --undirected --min-item-count 5
+# The README's headline commands (README, "MovieLens: the headline commands"), seeded.
+graphemb build-graph examples/movielens/ratings.csv
 graphemb walk --p 0.5 --q 2 --seed 1
-graphemb train --dim 64 --epochs 3 --seed 1
+graphemb train --ns-exponent 0 --seed 1
 graphemb export "$WORK/vectors.parquet"
 # Neighbours with titles. similar only returns items with >= 10 ratings by default
 # (--min-count): rarer films have noisy vectors (README, "similar").
