@@ -501,13 +501,20 @@ def _options_given(ctx, kw):
     return w_given, t_given
 
 
+def _plot_option(f):
+    """--plot FILE.png for the evaluate commands (checked before the evaluation runs)."""
+    return click.option("--plot", "plot", type=click.Path(dir_okay=False),
+                        help="Also draw the results into this PNG (needs matplotlib: "
+                             "graphemb[plot]).")(f)
+
+
 def _eval_output(ctx, task, output, result):
     from .workspace import write_json
     from .workspace import Workspace
 
     path = output or Workspace(ctx.obj["workdir"]).root / "eval" / f"{task}.json"
     write_json(path, result)
-    _say(ctx, f"wrote {path}")
+    _say(ctx, f"wrote {path}" + (f" and {result['plot']}" if result.get("plot") else ""))
 
 
 @main.group("evaluate", cls=_Group, epilog="""\b
@@ -550,8 +557,9 @@ Examples:
 @_trainer_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/link-prediction.json).")
+@_plot_option
 @click.pass_context
-def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
+def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, plot, **kw):
     """Hold out edges (node2vec protocol), retrain on the residual graph, and report the AUC
     of embedding scorers (centred cosine, dot, Hadamard + logistic regression) and graph
     baselines (popularity, common neighbours, Adamic-Adar) on the same held-out pairs.
@@ -564,7 +572,7 @@ def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
     w, t = _options_given(ctx, kw)
     r = evaluate.link_prediction(workdir=ctx.obj["workdir"], test_fraction=test_fraction,
                                  negatives=negatives, seed=w.get("seed", 0), walk_options=w,
-                                 train_options=t, quiet=ctx.obj["quiet"])
+                                 train_options=t, quiet=ctx.obj["quiet"], plot=plot)
     c = r["counts"]
     click.echo(f"link prediction: {c['held_out_edges']:,} of {c['undirected_edges']:,} edges "
                f"held out and as many {negatives} non-edges; AUC on {c['test_edges']:,} + "
@@ -590,8 +598,9 @@ def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
 @_trainer_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/node-classification.json).")
+@_plot_option
 @click.pass_context
-def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw):
+def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, plot, **kw):
     """One-vs-rest logistic regression on the vectors; Micro/Macro-F1 per train ratio."""
     from . import evaluate
 
@@ -613,7 +622,7 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
             "`graphemb walk`/`graphemb train` with them first (only a .mat file is retrained).")
     r = evaluate.node_classification(labels, workdir=ctx.obj["workdir"], ratios=ratio_list,
                                      repeats=repeats, seed=w.get("seed", 0), walk_options=w,
-                                     train_options=t, quiet=ctx.obj["quiet"])
+                                     train_options=t, quiet=ctx.obj["quiet"], plot=plot)
     c = r["counts"]
     click.echo(f"node classification: {c['labelled_nodes']:,} nodes, {c['labels']} labels, "
                f"{repeats} splits per ratio")
@@ -637,9 +646,10 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
 @_trainer_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="JSON file (default: WORKDIR/eval/next-item.json).")
+@_plot_option
 @click.pass_context
 def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, center, half_life, output,
-                           **kw):
+                           plot, **kw):
     """Hold out each user's last event, build/walk/train on the rest, rank the whole catalogue
     (HitRate, Recall@10/20/50, MRR) against a most-popular baseline.
 
@@ -654,7 +664,7 @@ def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, center, half_lif
     r = evaluate.next_item(logs, workdir=ctx.obj["workdir"], holdout=holdout,
                            exclude_history=exclude_history, center=center,
                            half_life=half_life, graph_options=g, walk_options=w,
-                           train_options=t, quiet=ctx.obj["quiet"])
+                           train_options=t, quiet=ctx.obj["quiet"], plot=plot)
     c = r["counts"]
     click.echo(f"next item: {c['test_users']:,} users, catalogue of {c['catalogue']:,} items "
                f"({c['catalogue_with_vector']:,} with a vector)")
@@ -826,6 +836,66 @@ def status_cmd(ctx):
         click.echo(f"       {'rerun' if r['state'] != 'missing' else 'run'}: {r['command']}")
     if any(r["state"] != "fresh" for r in rows):
         ctx.exit(1)
+
+
+@main.command("plot", epilog="""\b
+Examples:
+  graphemb plot map.png map.html --color-by genres    # EGES model: its side table
+  graphemb plot map.html --side examples/movielens/movies.csv --color-by genres \\
+      --names examples/movielens/movies.csv
+  graphemb plot map.png --method pca --min-count 1 --max-points 5000 --seed 3
+""")
+@click.argument("outputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--method", type=click.Choice(["auto", "pca", "umap"]), default="auto",
+              show_default=True,
+              help="2-D projection: UMAP (umap-learn, graphemb[umap]), PCA, or auto: UMAP if "
+                   "installed, else PCA.")
+@click.option("--color-by", help="Side-information column to colour by (first value of A|B); "
+                                 "from --side, else the table the EGES/GES model was trained "
+                                 "with.")
+@click.option("--side", type=click.Path(dir_okay=False),
+              help="Table keyed by item id (CSV/TSV/Parquet) holding the --color-by column.")
+@click.option("--item-col", help="Item id column of the --color-by table (default: guessed, "
+                                 "e.g. item_id, movieId).")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 20),
+              help="The most common values get colours, the others grey.")
+@click.option("--names", "names_path", type=click.Path(dir_okay=False),
+              help="Table of item names (e.g. movies.csv) for the HTML hover labels.")
+@click.option("--name-col", help="Name column of --names (default: its first text column).")
+@click.option("--names-id-col", help="Id column of --names (default: guessed).")
+@click.option("--max-points", default=20_000, show_default=True, type=click.IntRange(min=2),
+              help="Plot at most this many items, a uniform random sample (--seed).")
+@click.option("--min-count", default=DEFAULT_SIMILAR_MIN_COUNT, show_default=True,
+              type=click.IntRange(min=1),
+              help="Leave out items with fewer events (noisy vectors, as in similar); "
+                   "cold-start items stay.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the sample and of UMAP.")
+@click.option("--size", default="1200x900", show_default=True,
+              help="Picture size in pixels, WIDTHxHEIGHT (PNG exactly; the HTML's SVG).")
+@click.pass_context
+def plot_cmd(ctx, outputs, method, color_by, side, item_col, top, names_path, name_col,
+             names_id_col, max_points, min_count, seed, size):
+    """Draw a 2-D map of the item vectors (UMAP or PCA) coloured by a side-information
+    column, as PNG and/or self-contained HTML with hover labels (OUTPUT's suffix decides)."""
+    from .plotting import parse_size, plot
+
+    if not color_by and _given(ctx, {"top": top}):
+        raise click.UsageError("--top only applies with --color-by; add it or drop --top.")
+    r = plot(outputs, workdir=ctx.obj["workdir"], method=method, color_by=color_by,
+             side=side, item_col=item_col, top=top, names=names_path, name_col=name_col,
+             names_id_col=names_id_col, max_points=max_points, seed=seed, min_count=min_count,
+             size=parse_size(size))
+    rare = (f"; {r['rare_left_out']:,} items with fewer than {min_count} events left out "
+            "(--min-count 1 for all)" if r["rare_left_out"] else "")
+    sample = "" if r["sample"] == "all" else f" ({r['sample']})"
+    _say(ctx, f"{r['points']:,} items plotted{sample}, {r['cold_start_points']:,} of them "
+              f"cold-start{rare}")
+    _say(ctx, f"projection: {r['method'].upper()} ({r['method_reason']})")
+    if color_by:
+        shown = ", ".join(f"{e['label']} {e['items']:,}" for e in r["legend"])
+        _say(ctx, f"colours by {color_by}: {shown}")
+    _say(ctx, f"wrote {', '.join(r['files'])}")
 
 
 # -q/--quiet and -v/--verbose after the subcommand too (`graphemb walk -q`), as before it.

@@ -21,6 +21,7 @@ from ..workspace import Workspace
 from .common import (current_options, format_table, quiet_sklearn, sklearn_module,
                      temporary_workspace, walk_train, write_graph)
 from .metrics import auc
+from .plots import check_plot, with_plot
 
 NEGATIVES = ("uniform", "degree")
 SCORERS = {  # name in the results -> (kind, label in the table)
@@ -255,15 +256,18 @@ def half_split(n_items: int, rng) -> tuple[np.ndarray, np.ndarray]:
 
 def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: str = "uniform",
                     seed: int = 0, walk_options=None, train_options=None, quiet: bool = True,
-                    keep_workdir: bool = False) -> dict:
+                    keep_workdir: bool = False, plot=None) -> dict:
     """node2vec-paper link prediction on the workspace graph (see the notes above): AUC of
     every scorer on the same held-out pairs. With ``keep_workdir`` the temporary workspace
     (residual graph, walks, model, and pairs.npz with the held-out edges, the non-edges and
     the classifier-train and test pairs) is kept and named in the result as
-    ``kept_workdir``."""
+    ``kept_workdir``. ``plot``: also draw the AUCs as bars into this PNG (checked before
+    anything runs)."""
     from ..pipeline import load_graph
 
     sklearn_module("linear_model", "evaluate link-prediction")     # before any retraining
+    if plot is not None:
+        check_plot(plot, "link-prediction")
 
     if not 0 < test_fraction < 1:
         raise GraphembError(f"--test-fraction must be between 0 and 1 (got {test_fraction}).")
@@ -329,7 +333,7 @@ def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: st
                        "total_seconds": time.perf_counter() - t0}}
     if keep_workdir:
         out["kept_workdir"] = str(tmp)
-    return out
+    return with_plot(plot, out)
 
 
 def link_prediction_table(result: dict) -> str:
