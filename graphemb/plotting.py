@@ -211,10 +211,11 @@ def side_values(path, item_col, column: str, ids: np.ndarray) -> np.ndarray:
     if item_col is not None and item_col not in source.header:
         raise GraphembError(f"{source.path}: item column {item_col!r} not found (columns are: "
                             f"{', '.join(source.header[:12])}); fix --item-col.")
-    side = read_side_info(source.path, item_col, [column], multi_value="first")
-    if column == side.item_col:
+    guessed = item_col or next((c for c in tables.ITEM_COLUMNS if c in source.header), None)
+    if column == guessed:
         raise GraphembError(f"--color-by {column}: that is the table's item id column; name a "
                             "categorical column such as genre.")
+    side = read_side_info(source.path, item_col, [column], multi_value="first")
     labels = np.array(side.labels[0], dtype=object)          # the last one is None (missing)
     pos = id_positions(side.keys.astype(str), [str(i) for i in ids])
     out = np.full(len(ids), None, dtype=object)
@@ -443,7 +444,8 @@ def html_text(m: ItemMap, size=DEFAULT_SIZE) -> str:
                      f'fill="#fff" stroke="#000"/><text x="{lx + 20}" y="{y0 + 20 * j + 4}" '
                      f'font-size="13">{esc(cold_label(m))}</text>')
     parts.append("</svg>")
-    note = (f"{m.axes[0]} across, {m.axes[1]} up; {m.info['sample']} items plotted. "
+    sample = "" if m.info["sample"] == "all" else f" ({m.info['sample']})"
+    note = (f"{m.axes[0]} across, {m.axes[1]} up; {len(m.ids):,} items plotted{sample}. "
             "Hover over a point for its id; click a legend entry to hide or show its points.")
     return ("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>"
             f'<meta charset="utf-8"/><title>{esc(m.title)}</title><style>{_CSS}</style>'

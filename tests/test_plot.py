@@ -199,7 +199,7 @@ def test_umap_when_installed(planted, tmp_path):
 
 @pytest.mark.parametrize("args, needles", [
     (["--color-by", "colour"], ["no column 'colour' to colour by", "category, genre"]),
-    (["--color-by", "item_id"], ["item id column"]),
+    (["--color-by", "item_id"], ["--color-by item_id: that is the table's item id column"]),
     (["--side", "{root}/nope.csv", "--color-by", "genre"], ["nope.csv: no such file"]),
     (["--side", "{root}/items.csv"], ["--side only apply with --color-by"]),
     (["--top", "3"], ["--top only applies with --color-by"]),

@@ -38,9 +38,9 @@ def node_classification_axes(ax, result: dict) -> None:
     ax.set_xlabel("share of nodes labelled (train ratio)")
     ax.set_ylabel("F1 on the other nodes")
     c = result.get("counts", {})
-    ax.set_title(f"node classification: {c.get('labelled_nodes', '?'):,} nodes, "
-                 f"{c.get('labels', '?')} labels, mean ± sd over "
-                 f"{rows[0].get('repeats', '?')} splits")
+    ax.set_title(f"node classification: {c.get('labelled_nodes', 0):,} nodes, "
+                 f"{c.get('labels', 0)} labels, mean ± sd over "
+                 f"{rows[0].get('repeats', 0)} splits")
     ax.legend()
     ax.grid(alpha=0.3)
 
