@@ -178,6 +178,16 @@ def graph_options(f, from_edges=True):
                                              "other types are dropped."),
         click.option("--session-gap", default="30m", show_default=True,
                      help="Split a user's events where the gap exceeds this (s, m, h, d)."),
+        click.option("--end-session-on", metavar="TYPES",
+                     help="Event types that close a session, e.g. buy or buy,booking: no edge "
+                          "leaves such an event, the next one starts a new session; needs "
+                          "--event-col."),
+        click.option("--min-dwell", metavar="DURATION",
+                     help="Drop events whose dwell is shorter, e.g. 30s (before sessionizing; "
+                          "an empty dwell or a --end-session-on event is kept)."),
+        click.option("--dwell-col",
+                     help="Dwell column in seconds, for --min-dwell (default: guessed: dwell, "
+                          "duration, dwell_time)."),
         click.option("--undirected", is_flag=True,
                      help="Undirected graph. A symmetric listing (every u v also listed as v u "
                           "with the same weight) keeps its weights; otherwise both directions "
@@ -207,7 +217,8 @@ def _graph_kwargs(kw):
     keys = ("from_edges", "no_header", "columns", "user_col", "item_col", "time_col",
             "time_unit", "weight_col",
             "event_col",
-            "event_weights", "session_gap", "undirected", "min_item_count", "max_user_events",
+            "event_weights", "session_gap", "end_session_on", "min_dwell", "dwell_col",
+            "undirected", "min_item_count", "max_user_events",
             "delimiter", "engine", "memory_limit")
     return {k: kw.pop(k, None) for k in keys}
 

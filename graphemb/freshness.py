@@ -29,6 +29,11 @@ def _graph_command(p: dict) -> str:
         if p.get("event_weights"):
             args += ["--event-weights",
                      ",".join(f"{k}={v:g}" for k, v in p["event_weights"].items())]
+        if p.get("end_session_on"):
+            args += ["--end-session-on", ",".join(p["end_session_on"])]
+        if p.get("min_dwell_seconds"):
+            args += ["--min-dwell", f"{p['min_dwell_seconds']:g}s", "--dwell-col",
+                     p["dwell_col"]]
         if p.get("columns"):
             args += ["--no-header", "--columns", ",".join(p["columns"])]
         if p.get("time_unit_option") not in (None, "auto"):
@@ -83,7 +88,11 @@ def _summary(stage: str, p: dict) -> str:
     if stage == "graph":
         source = p.get("logs") or p.get("edges") or "?"
         unit = f", times in {p['time_unit']}" if p.get("time_unit") else ""
-        return f"{source}{', undirected' if p.get('undirected') else ''}{unit}"
+        ends = (f", sessions end on {','.join(p['end_session_on'])}"
+                if p.get("end_session_on") else "")
+        dwell = (f", dwell >= {p['min_dwell_seconds']:g}s ({p['dwell_col']})"
+                 if p.get("min_dwell_seconds") else "")
+        return f"{source}{', undirected' if p.get('undirected') else ''}{unit}{ends}{dwell}"
     if stage == "walks":
         return f"{p['num_walks']} x {p['walk_length']} nodes, p={p['p']:g} q={p['q']:g}, " \
                f"seed {p['seed']}"

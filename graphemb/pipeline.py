@@ -9,7 +9,8 @@ import numpy as np
 
 from .errors import GraphembError
 from .ingest.edges import edges_from_networkx, read_edge_list
-from .ingest.sessions import ENGINES, parse_event_weights, transitions_from_log
+from .ingest.sessions import (ENGINES, parse_end_types, parse_event_weights,
+                              transitions_from_log)
 from .ingest.times import check_time_unit, parse_duration
 from .io.tables import parse_columns
 from .io.writers import FORMATS, guess_format, write_vectors
@@ -52,7 +53,8 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                 undirected: bool = False, min_item_count: int = 1,
                 max_user_events: int | None = None, delimiter: str | None = None,
                 engine: str = "auto", memory_limit: str = "8GB", time_unit: str = "auto",
-                no_header: bool = False, columns=None, quiet: bool = True) -> dict:
+                no_header: bool = False, columns=None, end_session_on=None, min_dwell=None,
+                dwell_col: str | None = None, quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
 
     ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
@@ -61,6 +63,10 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
 
     ``logs`` (or ``from_edges``) may also be a networkx Graph or DiGraph: its nodes become
     the items and its edges' "weight" attribute the weights; a networkx Graph is undirected.
+
+    ``end_session_on`` ("buy" or "buy,booking", or a list): events of these types (in
+    ``event_col``) close their session. ``min_dwell`` (a duration, "30s") drops events whose
+    dwell (``dwell_col``, seconds; guessed: dwell, duration, dwell_time) is shorter.
 
     Returns the manifest, whose "counts" say how many events each rule dropped.
     """
@@ -78,11 +84,15 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
     column_names = parse_columns(no_header, columns)
+    end_types, dwell_min = _session_end_options(end_session_on, min_dwell, dwell_col, event_col,
+                                                event_weights)
     if from_edges is not None:
         # Options of a behaviour log would be ignored on an edge list: refuse them.
         log_only = {"--user-col": user_col, "--item-col": item_col, "--time-col": time_col,
                     "--weight-col": weight_col, "--event-col": event_col,
                     "--event-weights": event_weights, "--max-user-events": max_user_events,
+                    "--end-session-on": end_types, "--min-dwell": dwell_min,
+                    "--dwell-col": dwell_col,
                     "--no-header/--columns": column_names,
                     "--session-gap": None if parse_duration(session_gap) == 1800 else session_gap,
                     "--min-item-count": None if min_item_count == 1 else min_item_count,
@@ -114,7 +124,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
             engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit),
-            column_names=column_names)
+            column_names=column_names, end_session_on=end_types, min_dwell=dwell_min,
+            dwell_col=dwell_col)
+        dwell_col = counts.pop("dwell_col")             # as given or guessed
         source = {"logs": os.path.abspath(logs), "engine": counts.pop("engine"),
                   "time_unit": counts.pop("time_unit"), "time_unit_option": time_unit or "auto",
                   "columns": column_names}
@@ -134,7 +146,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     params = {"session_gap_seconds": gap, "undirected": undirected,
               "min_item_count": min_item_count, "max_user_events": max_user_events,
               "weight_col": weight_col, "event_col": event_col,
-              "event_weights": parse_event_weights(event_weights), **source}
+              "event_weights": parse_event_weights(event_weights),
+              "end_session_on": list(end_types) if end_types else None,
+              "min_dwell_seconds": dwell_min, "dwell_col": dwell_col, **source}
     if undirected:
         # How the listing was read: a symmetric one keeps its weights, a one-way one has
         # both directions summed (graphemb.graph.csr_from_edges).
@@ -145,6 +159,33 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})
     return manifest
+
+
+def _session_end_options(end_session_on, min_dwell, dwell_col, event_col, event_weights):
+    """(end types, min dwell in seconds) from --end-session-on and --min-dwell, each refused
+    where it could have no effect."""
+    end_types = parse_end_types(end_session_on)
+    if end_types and not event_col:
+        raise GraphembError("--end-session-on needs --event-col (the column holding the event "
+                            "types, e.g. --event-col event).")
+    weights = parse_event_weights(event_weights)
+    dropped = [t for t in end_types or () if weights and t not in weights]
+    if dropped:
+        raise GraphembError(f"--end-session-on {','.join(dropped)}: --event-weights drops that "
+                            f"type (it is not listed there); add it, e.g. {dropped[0]}=1.")
+    dwell_min = None
+    if min_dwell is not None:
+        try:
+            dwell_min = parse_duration(min_dwell)
+        except GraphembError as exc:
+            raise GraphembError(f"--min-dwell: {exc}") from None
+        if not (dwell_min > 0 and np.isfinite(dwell_min)):
+            raise GraphembError(f"--min-dwell {min_dwell!r}: give a duration above 0, e.g. 30s "
+                                "(0 would drop nothing).")
+    if dwell_col and dwell_min is None:
+        raise GraphembError("--dwell-col only applies with --min-dwell (e.g. --min-dwell 30s); "
+                            "add it or drop --dwell-col.")
+    return end_types, dwell_min
 
 
 def _is_networkx(obj) -> bool:

@@ -39,7 +39,8 @@ WALK_KEYS = ("num_walks", "walk_length", "p", "q", "seed", "workers")
 TRAIN_KEYS = ("dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
               "min_count", "alpha", "workers", "seed", "trainer")
 GRAPH_KEYS = ("session_gap", "undirected", "min_item_count", "max_user_events", "weight_col",
-              "event_col", "event_weights", "user_col", "item_col", "time_col", "delimiter")
+              "event_col", "event_weights", "end_session_on", "dwell_col", "user_col",
+              "item_col", "time_col", "delimiter")
 
 
 def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
@@ -56,6 +57,8 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
     g = {k: v for k, v in recorded["graph"].items() if k in GRAPH_KEYS}
     if "session_gap_seconds" in recorded["graph"]:
         g["session_gap"] = recorded["graph"]["session_gap_seconds"]
+    if recorded["graph"].get("min_dwell_seconds") is not None:
+        g["min_dwell"] = recorded["graph"]["min_dwell_seconds"]
     w = {k: v for k, v in recorded["walks"].items() if k in WALK_KEYS}
     t = {k: v for k, v in recorded["model"].items() if k in TRAIN_KEYS}
     method = recorded["model"].get("method", "word2vec")

@@ -59,9 +59,15 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     options = current_options(workdir, walk_options, train_options, graph_options)
     g = dict(options["graph"])
     logs = logs or _recorded_logs(workdir)
+    dwell_col = g.get("dwell_col")
+    if g.get("min_dwell") is not None and not dwell_col:    # guessed as build-graph does
+        from ..io.tables import DWELL_COLUMNS, open_table
+        header = open_table(logs, g.get("delimiter")).header
+        dwell_col = next((c for c in DWELL_COLUMNS if c in header), None)
     ev = read_events(logs, user_col=g.pop("user_col", None), item_col=g.pop("item_col", None),
                      time_col=g.pop("time_col", None), delimiter=g.get("delimiter"),
-                     extra_columns=(g.get("weight_col"), g.get("event_col")))
+                     extra_columns=(g.get("weight_col"), g.get("event_col"),
+                                    dwell_col))
     order, is_test, is_query = split_last_events(ev["user_codes"], ev["times"], holdout)
     n_events = len(order)
     test_rows, train_rows = order[is_test], order[~is_test]
