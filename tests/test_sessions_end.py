@@ -162,7 +162,8 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("engine", SQL_ENGINES)
+# Spark runs the same options in tests/test_engines.py (OPTIONS there), on one SparkSession.
+@pytest.mark.parametrize("engine", ["duckdb"])
 @pytest.mark.parametrize("options", OPTIONS)
 def test_every_engine_gives_the_same_graph(tmp_path, engine, options):
     log = _messy_log(tmp_path / "log.csv")
@@ -288,3 +289,20 @@ def test_the_readme_example(tmp_path, engine):
             c["repeats_dropped"], c["dwell_missing"]) == (3, 1, 1, 1, 1)
     if engine == "numpy":
         assert _sessions(tmp_path / "ws") == [["a", "b", "c"], ["d", "e"]]   # [f]: one event
+
+
+def test_a_typed_parquet_dwell_reads_alike_in_every_engine(tmp_path):
+    """A float column (pandas writes a missing dwell as NaN): NaN keeps its event."""
+    log = _messy_log(tmp_path / "log.csv")
+    df = pd.read_csv(log)
+    assert df["dwell"].dtype == np.float64 and df["dwell"].isna().any()
+    df.to_parquet(tmp_path / "log.parquet")
+    options = {"event_col": "event", "end_session_on": "buy", "min_dwell": "30s"}
+    a = graphemb.build_graph(tmp_path / "log.parquet", workdir=tmp_path / "a", engine="numpy",
+                             **options)
+    graphemb.build_graph(tmp_path / "log.parquet", workdir=tmp_path / "b", engine="duckdb",
+                         **options)
+    graphemb.build_graph(log, workdir=tmp_path / "c", engine="numpy", **options)
+    _same(_graph(tmp_path / "a"), _graph(tmp_path / "b"))
+    _same(_graph(tmp_path / "a"), _graph(tmp_path / "c"))
+    assert a["counts"]["dwell_missing"] == df["dwell"].isna().sum() > 0
