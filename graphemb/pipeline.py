@@ -9,11 +9,12 @@ import numpy as np
 
 from .errors import GraphembError
 from .ingest.edges import edges_from_networkx, read_edge_list
-from .ingest.sessions import ENGINES, parse_event_weights, transitions_from_log
+from .ingest.sessions import parse_event_weights, transitions_from_log
 from .ingest.times import check_time_unit, parse_duration
 from .io.tables import parse_columns
 from .io.writers import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges, sessions_as_nodes
+from .options import EXPORT, GRAPH, SIDE, TRAIN, TRAIN_VERB, WALK, WALK_VERB, checked
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, locked,
                         read_manifest, save_npy, write_manifest)
@@ -31,28 +32,21 @@ def _one_stage_at_a_time(stage: str):
     return wrap
 
 
-P_MIN, P_MAX = 1e-6, 1e6      # --p/--q: 1/p finite, the rejection sampler's ratios exact
-
-
-def check_workers(workers):
-    """--workers: None or -1 = all cores, N >= 1 threads; anything else is refused (gensim
-    would silently train nothing with 0 or a negative count)."""
-    if workers is None or workers == -1:
-        return None
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise GraphembError(f"--workers {workers!r}: give N >= 1 threads, or -1 for all cores.")
-    return int(workers)
+# Every option's default and range is graphemb.options' (the API checks them as the CLI does).
+G, W, T, S = GRAPH.defaults, WALK.defaults, TRAIN.defaults, SIDE.defaults
 
 
 @_one_stage_at_a_time("build-graph")
+@checked(GRAPH)
 def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None,
                 user_col: str | None = None, item_col: str | None = None,
                 time_col: str | None = None, weight_col: str | None = None,
-                event_col: str | None = None, event_weights=None, session_gap="30m",
-                undirected: bool = False, min_item_count: int = 1,
+                event_col: str | None = None, event_weights=None, session_gap=G.session_gap,
+                undirected: bool = G.undirected, min_item_count: int = G.min_item_count,
                 max_user_events: int | None = None, delimiter: str | None = None,
-                engine: str = "auto", memory_limit: str = "8GB", time_unit: str = "auto",
-                no_header: bool = False, columns=None, quiet: bool = True) -> dict:
+                engine: str = G.engine, memory_limit: str = G.memory_limit,
+                time_unit: str = G.time_unit, no_header: bool = False, columns=None,
+                quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
 
     ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
@@ -73,10 +67,6 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if (logs is None) == (from_edges is None):
         raise GraphembError("give either a log file or --from-edges FILE, not both or neither.")
     gap = parse_duration(session_gap)
-    if min_item_count < 1:
-        raise GraphembError("--min-item-count must be at least 1.")
-    if max_user_events is not None and max_user_events < 1:
-        raise GraphembError("--max-user-events must be at least 1.")
     column_names = parse_columns(no_header, columns)
     if from_edges is not None:
         # Options of a behaviour log would be ignored on an edge list: refuse them.
@@ -84,15 +74,16 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                     "--weight-col": weight_col, "--event-col": event_col,
                     "--event-weights": event_weights, "--max-user-events": max_user_events,
                     "--no-header/--columns": column_names,
-                    "--session-gap": None if parse_duration(session_gap) == 1800 else session_gap,
-                    "--min-item-count": None if min_item_count == 1 else min_item_count,
-                    "--engine": None if engine == "auto" else engine,
-                    "--memory-limit": None if memory_limit == "8GB" else memory_limit}
+                    "--session-gap": None if gap == parse_duration(G.session_gap) else session_gap,
+                    "--min-item-count": None if min_item_count == G.min_item_count
+                    else min_item_count,
+                    "--engine": None if engine == G.engine else engine,
+                    "--memory-limit": None if memory_limit == G.memory_limit else memory_limit}
         idle = [k for k, v in log_only.items() if v not in (None, False)]
         if idle:
             raise GraphembError(f"{', '.join(idle)}: option(s) of a behaviour log, which an "
                                 "edge list (--from-edges) would ignore; drop them.")
-    if from_edges is not None and time_unit not in (None, "auto"):
+    if from_edges is not None and time_unit not in (None, G.time_unit):
         raise GraphembError("--time-unit applies to a log's time column; an edge list has "
                             "none, drop it.")
     if event_weights is not None and not event_col:
@@ -108,15 +99,14 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                                                                           delimiter)
         source = {"edges": os.path.abspath(from_edges)}    # usable from any folder
     else:
-        if engine not in ENGINES:
-            raise GraphembError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
         src, dst, weight, item_ids, item_counts, counts, sessions = transitions_from_log(
             Path(logs), user_col, item_col, time_col, weight_col, event_col,
             parse_event_weights(event_weights), gap, min_item_count, max_user_events, delimiter,
             engine, memory_limit, ws.root, quiet, time_unit=check_time_unit(time_unit),
             column_names=column_names)
         source = {"logs": os.path.abspath(logs), "engine": counts.pop("engine"),
-                  "time_unit": counts.pop("time_unit"), "time_unit_option": time_unit or "auto",
+                  "time_unit": counts.pop("time_unit"),
+                  "time_unit_option": time_unit or G.time_unit,
                   "columns": column_names}
     t_read = time.perf_counter()
     report = {}
@@ -175,9 +165,10 @@ def parse_shard(shard) -> tuple[int, int] | None:
 
 
 @_one_stage_at_a_time("walk")
-def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float = 1.0,
-         q: float = 1.0, seed: int = 0, workers: int | None = None, batch_walks: int = 0,
-         shard=None, quiet: bool = True) -> dict:
+@checked(WALK, WALK_VERB)
+def walk(*, workdir=None, num_walks: int = W.num_walks, walk_length: int = W.walk_length,
+         p: float = W.p, q: float = W.q, seed: int = W.seed, workers: int | None = None,
+         batch_walks: int = 0, shard=None, quiet: bool = True) -> dict:
     """Random walks over ``workdir/graph`` into ``workdir/walks/walks.npy`` (int32, -1 padded).
 
     With ``shard=(i, N)`` only the i-th of N equal blocks of start nodes is walked, into
@@ -187,15 +178,6 @@ def walk(*, workdir=None, num_walks: int = 10, walk_length: int = 80, p: float =
     from .walks import WalkSampler, set_workers, start_nodes
 
     shard = parse_shard(shard)
-
-    if not (P_MIN <= p <= P_MAX and P_MIN <= q <= P_MAX):
-        raise GraphembError(f"--p and --q must be > 0 and between {P_MIN:g} and {P_MAX:g}, "
-                            f"where 1/p and 1/q are finite and the sampler exact (got p={p}, "
-                            f"q={q}).")
-    if walk_length < 2 or num_walks < 1:
-        raise GraphembError("--walk-length must be at least 2 (a walk of one node holds no "
-                            "pair to train on) and --num-walks at least 1.")
-    workers = check_workers(workers)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
     graph, _ = load_graph(workdir, nodes=False)
@@ -323,13 +305,15 @@ def check_walks(workdir=None, walk_dirs=None) -> None:
 
 
 @_one_stage_at_a_time("train")
-def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
-          sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
-          min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
-          walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
-          fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
-          trainer: str = "gensim", delimiter: str | None = None, side_update: str = "mean",
-          attention_lr: float = 0.1) -> dict:
+@checked(TRAIN, TRAIN_VERB, SIDE)
+def train(*, workdir=None, dim: int = T.dim, window: int = T.window, epochs: int = T.epochs,
+          negative: int = T.negative, sg: bool = T.sg, hs: bool = T.hs,
+          ns_exponent: float = T.ns_exponent, sample: float = T.sample,
+          min_count: int = T.min_count, alpha: float = T.alpha, workers: int | None = None,
+          seed: int = T.seed, walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
+          fusion: str = S.fusion, item_col: str | None = None, multi_value: str = S.multi_value,
+          trainer: str = S.trainer, delimiter: str | None = None,
+          side_update: str = S.side_update, attention_lr: float = S.attention_lr) -> dict:
     """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
 
     With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
@@ -343,25 +327,16 @@ def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, neg
     from .models.word2vec import fit_word2vec
     from .walks import set_workers
 
-    if dim < 1 or window < 1 or epochs < 1 or negative < 0 or min_count < 1:
-        raise GraphembError("--dim, --window, --epochs and --min-count must be at least 1 and "
-                            "--negative at least 0.")
     if not hs and negative == 0:
         raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
-    if trainer not in ("gensim", "numba"):
-        raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
     numba_trainer = side_info is not None or trainer == "numba"
     if numba_trainer:
-        if hs or not sg or min_count != 1:
+        if hs or not sg or min_count != T.min_count:
             raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
                                 "sampling only; drop --hs, --cbow and --min-count.")
         if negative < 1:
             raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
                                 "hierarchical softmax).")
-        if fusion not in eges.FUSIONS:
-            raise GraphembError(f"--fusion must be one of {', '.join(eges.FUSIONS)} "
-                                f"(got {fusion!r}).")
-    workers = check_workers(workers)
     check_walks(workdir, walk_dirs)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
@@ -416,8 +391,9 @@ def load_vectors(workdir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict
     return items.ids, items.vectors, items.has_vector, items.manifest
 
 
+@checked(EXPORT)
 def export(output: str | Path, *, workdir=None, format: str | None = None,
-           include_missing: bool = False, what: str = "vectors") -> dict:
+           include_missing: bool = False, what: str = EXPORT.defaults.what) -> dict:
     """Write item vectors to ``output``; the format follows the file name unless given.
 
     EGES/GES models add their cold-start items and a boolean ``cold_start`` column;
@@ -477,7 +453,10 @@ def _export_to_stdout(*, workdir, format, include_missing, what) -> dict:
 def run(logs, output: str | Path | None = None, *, workdir=None, graph_options: dict | None = None,
         walk_options: dict | None = None, train_options: dict | None = None,
         export_format: str | None = None, quiet: bool = True) -> dict:
-    """All four stages with one set of options."""
+    """All four stages with one set of options (all checked before the first stage runs)."""
+    for stage, given in ((GRAPH, graph_options), (WALK, walk_options), (TRAIN, train_options),
+                         (SIDE, train_options)):
+        stage.check(**(given or {}))
     results = {"graph": build_graph(logs, workdir=workdir, quiet=quiet, **(graph_options or {}))}
     results["walks"] = walk(workdir=workdir, quiet=quiet, **(walk_options or {}))
     results["model"] = train(workdir=workdir, quiet=quiet, **(train_options or {}))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GraphembError, require
+from ..options import GRAPH, GRAPH_INPUT, SIDE, TRAIN, WALK
 from ..workspace import Workspace, read_manifest, write_manifest
 
 
@@ -35,11 +36,11 @@ def _cell(x) -> str:
     return str(x)
 
 
-WALK_KEYS = ("num_walks", "walk_length", "p", "q", "seed", "workers")
-TRAIN_KEYS = ("dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
-              "min_count", "alpha", "workers", "seed", "trainer")
-GRAPH_KEYS = ("session_gap", "undirected", "min_item_count", "max_user_events", "weight_col",
-              "event_col", "event_weights", "user_col", "item_col", "time_col", "delimiter")
+# option -> its manifest key, for the options carried over from the workspace (graphemb.options);
+# a graph is rebuilt from a rewritten copy of the log, so how the log was read is not carried.
+WALK_KEYS = WALK.manifest_keys
+TRAIN_KEYS = {**TRAIN.manifest_keys, "trainer": SIDE.trainer.manifest}
+GRAPH_KEYS = {k: v for k, v in GRAPH.manifest_keys.items() if k not in GRAPH_INPUT}
 
 
 def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
@@ -53,11 +54,8 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
             recorded[stage] = read_manifest(folder, stage)["params"]
         except GraphembError:
             recorded[stage] = {}
-    g = {k: v for k, v in recorded["graph"].items() if k in GRAPH_KEYS}
-    if "session_gap_seconds" in recorded["graph"]:
-        g["session_gap"] = recorded["graph"]["session_gap_seconds"]
-    w = {k: v for k, v in recorded["walks"].items() if k in WALK_KEYS}
-    t = {k: v for k, v in recorded["model"].items() if k in TRAIN_KEYS}
+    g, w, t = (_recorded(recorded[stage], keys) for stage, keys in
+               (("graph", GRAPH_KEYS), ("walks", WALK_KEYS), ("model", TRAIN_KEYS)))
     method = recorded["model"].get("method", "word2vec")
     if method == "word2vec":      # gensim
         t["trainer"] = "gensim"
@@ -71,6 +69,11 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
     w.update({k: v for k, v in (walk or {}).items() if v is not None})
     t.update({k: v for k, v in (train or {}).items() if v is not None})
     return {"graph": g, "walk": w, "train": t}
+
+
+def _recorded(params: dict, keys: dict) -> dict:
+    """The options recorded in a manifest's params, by option name."""
+    return {name: params[key] for name, key in keys.items() if key in params}
 
 
 @contextmanager

@@ -16,13 +16,13 @@ import numpy as np
 from numba import njit
 
 from ..errors import GraphembError
+from ..options import LINK_PREDICTION, checked
 from ..vectors import item_space
 from ..workspace import Workspace
 from .common import (current_options, format_table, quiet_sklearn, sklearn_module,
                      temporary_workspace, walk_train, write_graph)
 from .metrics import auc
 
-NEGATIVES = ("uniform", "degree")
 SCORERS = {  # name in the results -> (kind, label in the table)
     "centred_cosine": ("embedding", "cosine, centred"),
     "dot": ("embedding", "dot product"),
@@ -154,9 +154,7 @@ def negative_weights(kind: str, n: int, keys: np.ndarray, pos_u, pos_v,
     if kind == "uniform":
         return (np.bincount(keys // n, minlength=n) + np.bincount(keys % n, minlength=n) > 0
                 ).astype(np.float64)
-    if kind != "degree":
-        raise GraphembError(f"--negatives must be one of {', '.join(NEGATIVES)} "
-                            f"(got {kind!r}).")
+    LINK_PREDICTION.negatives.check(kind)           # "degree", or refused as the CLI does
     target = (np.bincount(pos_u, minlength=n) + np.bincount(pos_v, minlength=n)
               ).astype(np.float64)
     if target.sum() == 0:
@@ -253,8 +251,9 @@ def half_split(n_items: int, rng) -> tuple[np.ndarray, np.ndarray]:
     return perm[:(n_items + 1) // 2], perm[(n_items + 1) // 2:]
 
 
-def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: str = "uniform",
-                    seed: int = 0, walk_options=None, train_options=None, quiet: bool = True,
+@checked(LINK_PREDICTION)
+def link_prediction(*, workdir=None, test_fraction: float = LINK_PREDICTION.defaults.test_fraction,
+                    negatives: str = LINK_PREDICTION.defaults.negatives, seed: int = 0, walk_options=None, train_options=None, quiet: bool = True,
                     keep_workdir: bool = False) -> dict:
     """node2vec-paper link prediction on the workspace graph (see the notes above): AUC of
     every scorer on the same held-out pairs. With ``keep_workdir`` the temporary workspace
@@ -265,11 +264,6 @@ def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: st
 
     sklearn_module("linear_model", "evaluate link-prediction")     # before any retraining
 
-    if not 0 < test_fraction < 1:
-        raise GraphembError(f"--test-fraction must be between 0 and 1 (got {test_fraction}).")
-    if negatives not in NEGATIVES:
-        raise GraphembError(f"--negatives must be one of {', '.join(NEGATIVES)} "
-                            f"(got {negatives!r}).")
     t0 = time.perf_counter()
     graph, gmanifest = load_graph(workdir, mmap=False)
     options = current_options(workdir, walk_options, train_options)
