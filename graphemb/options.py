@@ -12,10 +12,15 @@ To add an option (say ``build-graph --min-dwell 5s``):
            manifest="min_dwell"),
      -- the CLI spelling (--min-dwell) comes from the name; ``kind=int`` / ``float`` with
      ``min=`` / ``max=`` (``min_open=True`` for >), ``choices=(...)`` or ``kind=bool`` (a
-     flag; ``off="--no-x"`` for a pair) give the check; ``manifest="key"`` records it in the
-     stage's manifest (a stage whose options changed is stale; evaluation retrains with it);
-  2. take the keyword in the API function (``min_dwell=GRAPH.defaults.min_dwell``); every verb
-     whose option list holds the stage (VERBS, at the end) shows it, nothing in cli.py changes.
+     flag; ``off="--no-x"`` for a pair) give the check; ``manifest="key"`` says the stage
+     records it in its manifest params under that key (`graphemb status` puts it into the
+     rerun command, `evaluate` retrains with the recorded value);
+  2. take the keyword in the API function (``min_dwell=GRAPH.defaults.min_dwell``; the
+     function carries ``@checked(GRAPH)``) and, with a manifest key, write it into the params;
+     every verb whose option list holds the stage (VERBS, at the end) shows it, and nothing in
+     cli.py changes (its command passes the value on by name, ``**kw`` or ``STAGE.pick``).
+tests/test_options.py fails if a CLI option is declared elsewhere, a manifest key is not
+recorded, or the API's default is not the spec's.
 A verb-only option goes into that verb's stage (SIMILAR, EXPORT...); a variant of an option
 for one verb (other help, other default) is ``STAGE.option.but(help=...)``.
 
@@ -98,9 +103,10 @@ class Opt:
         return f"{lo}{'<' if self.min_open else '<='}x{'<' if self.max_open else '<='}{hi}"
 
     def problem(self, value):
-        """(converted value, None) or (None, what is wrong with it, in click's words)."""
-        if value is None and (self.default is None or self.kind == "workers"):
-            return None, None
+        """(converted value, None) or (None, what is wrong with it, in click's words); None
+        stands for the default."""
+        if value is None:
+            return self.default, None
         kind = self.kind
         if self.multiple:
             if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):

@@ -153,6 +153,7 @@ def test_api_defaults_are_the_specs():
 def test_a_value_in_range_passes_converted():
     assert O.WALK.p.check("0.5") == 0.5 and O.WALK.num_walks.check(3.0) == 3
     assert O.WALK.workers.check(-1) is None and O.WALK.workers.check(2) == 2
+    assert O.WALK.p.check(None) == 1.0 and O.GRAPH.time_unit.check(None) == "auto"  # default
     assert O.TRAIN.ns_exponent.check(-1) == -1.0 and O.TRAIN.ns_exponent.check(1) == 1.0
     with pytest.raises(graphemb.GraphembError, match="not a valid integer"):
         O.WALK.num_walks.check(2.5)                           # no silent truncation
