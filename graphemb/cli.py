@@ -37,6 +37,26 @@ class _Workers(click.ParamType):
 
 
 WORKERS = _Workers()
+
+
+class _Window(click.ParamType):
+    """--window: N >= 1 positions, or 'session' (with --on sessions: the whole session)."""
+
+    name = "N|session"
+
+    def convert(self, value, param, ctx):
+        if value == "session" or isinstance(value, int) and value >= 1:
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a whole number nor 'session'.", param, ctx)
+        if n < 1:
+            self.fail(f"{n} is not at least 1.", param, ctx)
+        return n
+
+
+WINDOW = _Window()
 # p and q: 1/p and 1/q must be finite and the rejection sampler's acceptance ratio
 # (min(alpha) / max(alpha)) stay far from underflow, so the walks are exactly node2vec's.
 class _FiniteRange(click.FloatRange):
@@ -242,8 +262,9 @@ def train_options(f, shared_seed=False):
     options = [
         click.option("--dim", default=128, show_default=True, type=click.IntRange(min=1),
                      help="Vector size."),
-        click.option("--window", default=5, show_default=True, type=click.IntRange(min=1),
-                     help="Context window."),
+        click.option("--window", default=5, show_default=True, type=WINDOW,
+                     help="Context window; 'session' with --on sessions: every other item of "
+                          "the session (item2vec)."),
         click.option("--epochs", default=5, show_default=True, type=click.IntRange(min=1)),
         click.option("--negative", default=5, show_default=True, type=click.IntRange(min=0),
                      help="Negative samples per pair (0 with --hs)."),
@@ -304,13 +325,36 @@ def side_info_options(f, item_flag="--item-col"):
                      default=0.1, show_default=True,
                      help="EGES attention learning rate, as a multiple of --alpha's (0.1 "
                           "measured better than 1 on MovieLens and Taobao)."),
-        click.option("--trainer", type=click.Choice(["gensim", "numba"]), default="gensim",
-                     show_default=True, help="Plain skip-gram with gensim or graphemb's Numba "
-                                             "trainer (--side-info always uses the latter)."),
+        click.option("--trainer", type=click.Choice(["gensim", "numba"]), default=None,
+                     help="Skip-gram on walks with gensim (default) or graphemb's Numba "
+                          "trainer; --side-info and --on sessions always use the latter."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def model_options(f):
+    """What to train: skip-gram on walks or sessions (item2vec), or LINE on the edges."""
+    options = [
+        click.option("--model", type=click.Choice(["skipgram", "line1", "line2"]),
+                     default="skipgram", show_default=True,
+                     help="skipgram: on walks or sessions; line1/line2: LINE first/second "
+                          "order on the graph's edges (no walks)."),
+        click.option("--on", "on", type=click.Choice(["walks", "sessions"]), default="walks",
+                     show_default=True,
+                     help="Skip-gram's sentences: the walks, or the log's sessions as "
+                          "build-graph kept them (item2vec; no walk stage needed)."),
+        click.option("--samples-per-node", type=click.FloatRange(min=0, min_open=True),
+                     help="LINE: edges sampled per node (default 1000)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _model_kwargs(kw):
+    return {k: kw.pop(k) for k in ("model", "on", "samples_per_node")}
 
 
 def _side_kwargs(kw, ctx=None):
@@ -382,16 +426,28 @@ Examples:
   graphemb train --side-info movies.csv --side-cols genres --multi-value first   # EGES
   graphemb train --side-info items.parquet --fusion ges
   graphemb train --trainer numba         # plain skip-gram, graphemb's own trainer
+  graphemb train --on sessions --window session   # item2vec on the log's sessions
+  graphemb train --model line2 --samples-per-node 2000   # LINE, second order
 """)
 @train_options
 @click.option("--walks", "walk_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Walk folder(s) to train on (repeat for shards); default: the workspace's.")
 @side_info_options
+@model_options
 @click.pass_context
 def train_cmd(ctx, walk_dirs, **kw):
-    """Train word2vec on the walks (or EGES/GES with --side-info)."""
+    """Train word2vec on the walks (EGES/GES with --side-info, item2vec with --on sessions,
+    LINE with --model line1|line2)."""
+    model = _model_kwargs(kw)
+    if model["model"] != "skipgram":
+        # The API sees only values; here a LINE run also refuses a typed default (--window 5).
+        idle = [o for o, k in (("--window", "window"), ("--epochs", "epochs"),
+                               ("--sample", "sample")) if _given(ctx, {k: None})]
+        if idle:
+            raise pipeline.not_for_line(idle)
     m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                       walk_dirs=walk_dirs or None, **_side_kwargs(kw, ctx), **_train_kwargs(kw))
+                       walk_dirs=walk_dirs or None, **_side_kwargs(kw, ctx),
+                       **_train_kwargs(kw), **model)
     _say_trained(ctx, m)
 
 

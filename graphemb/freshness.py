@@ -67,6 +67,13 @@ def _train_command(p: dict) -> str:
         args += ["--fusion", method]
     elif method == "skipgram":
         args += ["--trainer", "numba"]
+    elif method == "item2vec":
+        args += ["--on", "sessions"]
+    elif method in ("line1", "line2"):
+        args = ["graphemb", "train", "--model", method, "--dim", str(p.get("dim")),
+                "--negative", str(p.get("negative"))]
+        if p.get("samples_per_node") not in (None, 1000):
+            args += ["--samples-per-node", f"{p['samples_per_node']:g}"]
     else:
         if p.get("sg") is False:
             args.append("--cbow")
@@ -91,6 +98,15 @@ def _summary(stage: str, p: dict) -> str:
            f"epochs {p.get('epochs')}"
 
 
+def _model_reads_walks(ws: Workspace) -> bool:
+    """Whether the workspace's model (if any) was trained on walks."""
+    try:
+        inputs = read_manifest(ws.model, "model").get("inputs", {})
+    except GraphembError:
+        return True
+    return any(name.rstrip("0123456789") == "walks" for name in inputs)
+
+
 def status(workdir=None) -> list[dict]:
     """One row per stage: stage, folder, state (fresh, stale, missing, unreadable), what its
     parameters are, why it is stale, and the command to (re)run."""
@@ -99,7 +115,11 @@ def status(workdir=None) -> list[dict]:
         raise GraphembError(f"{ws.root}: no workspace here; run `graphemb build-graph LOGS` "
                             "(or pass --workdir).")
     walk_folders = [ws.walks] if ws.walks.exists() else sorted(ws.root.glob("walks-shard-*"))
-    stages = [("graph", ws.graph)] + [("walks", f) for f in walk_folders or [ws.walks]] + \
+    if not walk_folders and not _model_reads_walks(ws):
+        walk_folders = []       # LINE or item2vec: no walk stage to report (or rebuild)
+    else:
+        walk_folders = walk_folders or [ws.walks]
+    stages = [("graph", ws.graph)] + [("walks", f) for f in walk_folders] + \
         [("model", ws.model)]
     rows, upstream_bad = [], False
     for stage, folder in stages:

@@ -322,82 +322,178 @@ def check_walks(workdir=None, walk_dirs=None) -> None:
                             "Rerun `graphemb walk --walk-length 80`.")
 
 
-@_one_stage_at_a_time("train")
-def train(*, workdir=None, dim: int = 128, window: int = 5, epochs: int = 5, negative: int = 5,
-          sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
-          min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
-          walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
-          fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
-          trainer: str = "gensim", delimiter: str | None = None, side_update: str = "mean",
-          attention_lr: float = 0.1) -> dict:
-    """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
+MODELS = ("skipgram", "line1", "line2")
+CORPORA = ("walks", "sessions")
+TRAINERS = ("gensim", "numba")
+# What a LINE run cannot use (a value other than the default would have no effect).
+LINE_IDLE = {"window": 5, "epochs": 5, "sample": 1e-3}
 
-    With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
-    fusion="ges", trained by graphemb's Numba trainer (graphemb.models.eges, .sgns);
-    trainer="numba" runs plain skip-gram with that trainer instead of gensim.
 
-    ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
-    by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
-    """
-    from .models import eges, sgns
-    from .models.word2vec import fit_word2vec
-    from .walks import set_workers
+def not_for_line(flags) -> GraphembError:
+    return GraphembError(f"{', '.join(flags)}: not used by LINE, which samples edges of the "
+                         "graph (no walks, windows or epochs; size the run with "
+                         "--samples-per-node); drop them.")
 
-    if dim < 1 or window < 1 or epochs < 1 or negative < 0 or min_count < 1:
+
+def _check_train_options(*, model, on, trainer, window, side_info, hs, sg, min_count,
+                         negative, samples_per_node, dim, epochs, line_values) -> str:
+    """Refuse what a trainer would ignore or cannot do; return the trainer to run:
+    gensim, numba (skip-gram, GES, EGES) or line."""
+    if model not in MODELS:
+        raise GraphembError(f"--model must be one of {', '.join(MODELS)} (got {model!r}).")
+    if on not in CORPORA:
+        raise GraphembError(f"--on must be walks or sessions (got {on!r}).")
+    if trainer is not None and trainer not in TRAINERS:
+        raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
+    if window == "session" and on != "sessions":
+        raise GraphembError("--window session pairs every two items of a session; it needs "
+                            "--on sessions (item2vec). Give a number of positions for walks.")
+    if window != "session" and (isinstance(window, bool) or
+                                not isinstance(window, (int, np.integer))):
+        raise GraphembError(f"--window must be a whole number or 'session' (got {window!r}).")
+    if dim < 1 or epochs < 1 or negative < 0 or min_count < 1 or \
+            (window != "session" and window < 1):
         raise GraphembError("--dim, --window, --epochs and --min-count must be at least 1 and "
                             "--negative at least 0.")
     if not hs and negative == 0:
         raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
-    if trainer not in ("gensim", "numba"):
-        raise GraphembError(f"--trainer must be gensim or numba (got {trainer!r}).")
-    numba_trainer = side_info is not None or trainer == "numba"
-    if numba_trainer:
-        if hs or not sg or min_count != 1:
-            raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
-                                "sampling only; drop --hs, --cbow and --min-count.")
-        if negative < 1:
-            raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
-                                "hierarchical softmax).")
-        if fusion not in eges.FUSIONS:
-            raise GraphembError(f"--fusion must be one of {', '.join(eges.FUSIONS)} "
-                                f"(got {fusion!r}).")
+    if samples_per_node is not None and not model.startswith("line"):
+        raise GraphembError("--samples-per-node sets how many edges LINE samples; it needs "
+                            "--model line1 or line2.")
+    if model.startswith("line"):
+        idle = [f"--{k.replace('_', '-')}" for k, default in LINE_IDLE.items()
+                if line_values[k] != default]
+        idle += ["--on sessions"] * (on != "walks") + ["--side-info"] * (side_info is not None)
+        idle += [f"--trainer {trainer}"] * (trainer is not None)
+        if idle:
+            raise not_for_line(idle)
+        if samples_per_node is not None and not 0 < samples_per_node <= 1e6:
+            raise GraphembError(f"--samples-per-node must be between 1 and 1000000 (got "
+                                f"{samples_per_node}).")
+    gensim_only = hs or not sg or min_count != 1
+    needs_numba = side_info is not None or on == "sessions" or model.startswith("line")
+    if needs_numba and trainer == "gensim":
+        why = "--side-info (EGES)" if side_info is not None else "--on sessions (item2vec)"
+        raise GraphembError(f"{why} trains with graphemb's Numba trainer; drop --trainer gensim.")
+    if (needs_numba or trainer == "numba") and gensim_only:
+        raise GraphembError("--side-info, --on sessions, LINE and --trainer numba train "
+                            "skip-gram with negative sampling only; drop --hs, --cbow and "
+                            "--min-count.")
+    if (needs_numba or trainer == "numba") and negative < 1:
+        raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
+                            "hierarchical softmax).")
+    if model.startswith("line"):
+        return "line"
+    return "numba" if needs_numba or trainer == "numba" else "gensim"
+
+
+def _training_sessions(workdir, graph_folder: Path):
+    """The graph's sessions for item2vec, or a one-line refusal naming what to do."""
+    from .graph import load_sessions
+
+    sessions = load_sessions(graph_folder)
+    if sessions is None:
+        raise GraphembError(f"{graph_folder}: this graph keeps no sessions (it was built from "
+                            "an edge list, by an SQL engine, or by an older graphemb); rebuild "
+                            "it with `graphemb build-graph LOGS` (numpy engine) to train "
+                            "--on sessions.")
+    if len(sessions.offsets) < 2:
+        raise GraphembError(f"{graph_folder}: the log has no session of two or more items; "
+                            "nothing to train --on sessions.")
+    return sessions
+
+
+@_one_stage_at_a_time("train")
+def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: int = 5,
+          sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
+          min_count: int = 1, alpha: float = 0.025, workers: int | None = None, seed: int = 0,
+          walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
+          fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
+          trainer: str | None = None, delimiter: str | None = None, side_update: str = "mean",
+          attention_lr: float = 0.1, model: str = "skipgram", on: str = "walks",
+          samples_per_node: float | None = None) -> dict:
+    """Train item vectors into ``workdir/model/vectors.npy`` (node order).
+
+    model="skipgram" (default) trains skip-gram on the walks (``on="walks"``) or on the
+    graph's sessions (``on="sessions"``: item2vec; ``window="session"`` pairs every two
+    items of a session). By gensim unless ``trainer="numba"``; sessions and ``side_info``
+    (EGES, or GES with fusion="ges") use graphemb's Numba trainer (graphemb.models.sgns,
+    .eges). model="line1"/"line2" trains LINE on the graph's edges (no walks).
+
+    ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
+    by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
+    """
+    from .models import eges, line, sgns
+    from .models.word2vec import fit_word2vec
+    from .walks import set_workers
+
+    run_with = _check_train_options(
+        model=model, on=on, trainer=trainer, window=window, side_info=side_info, hs=hs, sg=sg,
+        min_count=min_count, negative=negative, samples_per_node=samples_per_node, dim=dim,
+        epochs=epochs, line_values={"window": window, "epochs": epochs, "sample": sample})
+    if run_with in ("numba", "line") and fusion not in eges.FUSIONS:
+        raise GraphembError(f"--fusion must be one of {', '.join(eges.FUSIONS)} "
+                            f"(got {fusion!r}).")
+    if walk_dirs and (on == "sessions" or run_with == "line"):
+        raise GraphembError("--walks names walk folders; LINE and --on sessions do not read "
+                            "walks: drop it.")
     workers = check_workers(workers)
-    check_walks(workdir, walk_dirs)
     ws = Workspace(workdir)
     t0 = time.perf_counter()
     side = None if side_info is None else eges.read_side_info(
         side_info, item_col=item_col, side_cols=side_cols, delimiter=delimiter,
         multi_value=multi_value)
     graph, _ = load_graph(workdir)
-    walk_sets = load_walk_sets(workdir, walk_dirs)
-    walks = [w for w, _, _ in walk_sets]
-    inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
-              for i, (_, _, folder) in enumerate(walk_sets)}
+    inputs = {}
+    if run_with == "line":
+        corpus, n_rows = None, 0
+    elif on == "sessions":
+        corpus = _training_sessions(workdir, ws.graph)
+        n_rows = len(corpus.offsets) - 1
+    else:
+        check_walks(workdir, walk_dirs)
+        walk_sets = load_walk_sets(workdir, walk_dirs)
+        corpus = [w for w, _, _ in walk_sets]
+        inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
+                  for i, (_, _, folder) in enumerate(walk_sets)}
+        n_rows = sum(len(w) for w in corpus)
     inputs["graph"] = input_record(ws.graph)
     if side is not None:
         inputs["side_info"] = eges.side_info_record(Path(side_info))
-    n_rows = sum(len(w) for w in walks)
     options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
                    ns_exponent=ns_exponent, sample=sample, alpha=alpha, seed=seed)
     t_read = time.perf_counter()
     with ws.writing("model") as tmp:
-        if not numba_trainer:
+        if run_with == "gensim":
             with progress(n_rows, "corpus", quiet, unit="walk") as bar:
-                fitted = fit_word2vec(walks, graph.num_nodes, tmp, sg=sg, hs=hs,
+                fitted = fit_word2vec(corpus, graph.num_nodes, tmp, sg=sg, hs=hs,
                                       min_count=min_count, workers=workers, quiet=quiet,
                                       on_rows=bar.update, **options)
         else:
             threads = set_workers(workers)
             options["min_alpha"] = 0.0001
-            with progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
-                if side is None:
-                    fitted = sgns.fit_skipgram(walks, graph.num_nodes, on_rows=bar.update,
+            if run_with == "line":
+                per_node = 1000 if samples_per_node is None else samples_per_node
+                total = line.line_samples(graph.num_nodes, per_node)
+                with progress(total, "train", quiet, unit="edge") as bar:
+                    fitted = line.fit_line(graph, order=int(model[-1]), dim=dim,
+                                           negative=negative, ns_exponent=ns_exponent,
+                                           alpha=alpha, seed=seed, samples_per_node=per_node,
+                                           on_samples=bar.update)
+            else:
+                if on == "sessions":
+                    options["window"] = None if window == "session" else window
+                with progress(n_rows * epochs, "train", quiet, unit=on[:-1]) as bar:
+                    if side is None:
+                        fitted = sgns.fit_skipgram(corpus, graph.num_nodes, on_rows=bar.update,
+                                                   corpus=on, **options)
+                    else:
+                        fitted = eges.fit_eges(corpus, graph.node_ids, side, tmp, fusion=fusion,
+                                               multi_value=multi_value,
+                                               attention_lr=attention_lr,
+                                               side_update=side_update, on_rows=bar.update,
                                                **options)
-                else:
-                    fitted = eges.fit_eges(walks, graph.node_ids, side, tmp, fusion=fusion,
-                                           multi_value=multi_value, attention_lr=attention_lr,
-                                           side_update=side_update, on_rows=bar.update,
-                                           **options)
+                        fitted.params.update(on=on, window=window)
             fitted.params["workers"] = threads
             fitted.timings["read_seconds"] = t_read - t0
         save_npy(tmp, "vectors", fitted.vectors)

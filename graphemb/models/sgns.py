@@ -601,9 +601,14 @@ def trained(vectors, has_vector, stats: dict, method: str, options: dict, counts
                     "words_per_second": stats["words_per_second"]})
 
 
-def fit_skipgram(walks, num_nodes: int, *, on_rows=None, **options):
-    """Plain skip-gram with graphemb's trainer, as the train stage records it."""
+def fit_skipgram(walks, num_nodes: int, *, on_rows=None, corpus: str = "walks", **options):
+    """Plain skip-gram with graphemb's trainer, as the train stage records it: on walks, or
+    on sessions (corpus="sessions", method "item2vec"; window None = the whole session)."""
     vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, **options)
-    return trained(vectors, has_vector, stats, "skipgram", options,
+    method = "item2vec" if corpus == "sessions" else "skipgram"
+    if corpus == "sessions":
+        options = {**options, "on": "sessions",
+                   "window": "session" if options.get("window") is None else options["window"]}
+    return trained(vectors, has_vector, stats, method, options,
                    {"nodes": num_nodes, "vectors": int(has_vector.sum()),
                     "nodes_without_vector": int((~has_vector).sum())})
