@@ -347,6 +347,9 @@ def model_options(f):
                           "build-graph kept them (item2vec; no walk stage needed)."),
         click.option("--samples-per-node", type=click.FloatRange(min=0, min_open=True),
                      help="LINE: edges sampled per node (default 1000)."),
+        click.option("--warm-start", is_flag=True,
+                     help="Start from the previous model (graphemb's trainer), carried over "
+                          "to a graph grown by build-graph --append."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -354,7 +357,7 @@ def model_options(f):
 
 
 def _model_kwargs(kw):
-    return {k: kw.pop(k) for k in ("model", "on", "samples_per_node")}
+    return {k: kw.pop(k) for k in ("model", "on", "samples_per_node", "warm_start")}
 
 
 def _side_kwargs(kw, ctx=None):
@@ -377,14 +380,21 @@ Examples:
   graphemb build-graph logs.csv
   graphemb build-graph logs.parquet --user-col uid --item-col sku --time-col ts --session-gap 1h
   graphemb build-graph --from-edges edges.csv --undirected
+  graphemb build-graph today.csv --append --decay 0.9   # add a day to the graph so far
 """)
 @click.argument("logs", required=False, type=click.Path(dir_okay=False))
 @graph_options
+@click.option("--append", is_flag=True,
+              help="Add this log's graph to the workspace's graph (weights summed, event "
+                   "counts summed, sessions kept) instead of replacing it.")
+@click.option("--decay", type=float,
+              help="With --append: multiply the old edge weights by this first, in (0, 1] "
+                   "(default 1).")
 @click.pass_context
-def build_graph_cmd(ctx, logs, **kw):
+def build_graph_cmd(ctx, logs, append, decay, **kw):
     """Build the weighted item graph from a behaviour log (CSV, TSV or Parquet, optionally .gz)."""
     m = pipeline.build_graph(logs, workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                             **_graph_kwargs(kw))
+                             append=append, decay=decay, **_graph_kwargs(kw))
     c = m["counts"]
     _say(ctx, _table([(k.replace("_", " "), f"{v:,}") for k, v in c.items()]))
     if m["params"].get("time_unit"):

@@ -41,7 +41,17 @@ def _graph_command(p: dict) -> str:
         args += ["--min-item-count", str(p["min_item_count"])]
     if p.get("max_user_events"):
         args += ["--max-user-events", str(p["max_user_events"])]
-    return shlex.join(args)
+    command = shlex.join(args)
+    if "appended_to" in p:
+        # An appended graph is remade by building the first log and appending each later one
+        # (the options of the earlier days are not recorded: the same ones are assumed).
+        decay = [] if p.get("decay", 1) == 1 else ["--decay", f"{p['decay']:g}"]
+        steps = [shlex.join(["graphemb", "build-graph", h.get("logs") or h.get("edges", "?")])
+                 for h in p.get("history", [])[:1]]
+        steps += [shlex.join(["graphemb", "build-graph", h.get("logs") or h.get("edges", "?"),
+                              "--append"]) for h in p.get("history", [])[1:]]
+        command = " && ".join(steps + [command + " " + shlex.join(["--append", *decay])])
+    return command
 
 
 def _walk_command(p: dict) -> str:
@@ -163,5 +173,5 @@ def status(workdir=None) -> list[dict]:
     if str(ws.root) != DEFAULT_WORKDIR:
         for row in rows:
             row["command"] = row["command"].replace(
-                "graphemb ", f"graphemb --workdir {shlex.quote(str(ws.root))} ", 1)
+                "graphemb ", f"graphemb --workdir {shlex.quote(str(ws.root))} ")
     return rows

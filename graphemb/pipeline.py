@@ -52,8 +52,14 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                 undirected: bool = False, min_item_count: int = 1,
                 max_user_events: int | None = None, delimiter: str | None = None,
                 engine: str = "auto", memory_limit: str = "8GB", time_unit: str = "auto",
-                no_header: bool = False, columns=None, quiet: bool = True) -> dict:
+                no_header: bool = False, columns=None, append: bool = False,
+                decay: float | None = None, quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
+
+    ``append``: add this log's graph to the workspace's graph (new logs arriving daily):
+    old edge weights times ``decay`` (default 1, no decay) plus the new ones, event counts
+    summed, sessions kept; ``graph/previous_nodes.npy`` maps every node to its index in the
+    graph before (-1: new), which ``train(warm_start=True)`` uses.
 
     ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
     "duckdb" streams a log of any size under ``memory_limit``, spilling to disk; "spark" runs
@@ -78,6 +84,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
     if max_user_events is not None and max_user_events < 1:
         raise GraphembError("--max-user-events must be at least 1.")
     column_names = parse_columns(no_header, columns)
+    previous = _graph_to_append_to(ws, append, decay, undirected)
     if from_edges is not None:
         # Options of a behaviour log would be ignored on an edge list: refuse them.
         log_only = {"--user-col": user_col, "--item-col": item_col, "--time-col": time_col,
@@ -130,6 +137,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                    "edges": graph.num_edges})
     if sessions is not None:
         sessions = sessions_as_nodes(sessions, report.pop("node_of_item"))
+    if previous is not None:
+        graph, previous_nodes, sessions = _append(previous, graph, sessions, counts)
+    if sessions is not None:
         counts["sessions_saved"] = len(sessions[1]) - 1
     params = {"session_gap_seconds": gap, "undirected": undirected,
               "min_item_count": min_item_count, "max_user_events": max_user_events,
@@ -139,12 +149,64 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         # How the listing was read: a symmetric one keeps its weights, a one-way one has
         # both directions summed (graphemb.graph.csr_from_edges).
         params["symmetric_input"] = report["symmetric_input"]
+    if previous is not None:
+        params.update(previous["params"])
     with ws.writing("graph") as tmp:
         graph.save(tmp, sessions)
+        if previous is not None:
+            save_npy(tmp, "previous_nodes", previous_nodes)
         manifest = write_manifest(tmp, "graph", params, {}, counts,
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})
     return manifest
+
+
+def _graph_to_append_to(ws: Workspace, append: bool, decay, undirected: bool):
+    """For --append: the workspace's graph, its sessions and what the new manifest records
+    of it; None without --append. Checked before the new log is read."""
+    from .graph import load_sessions
+    from .workspace import file_hash
+
+    if not append:
+        if decay is not None:
+            raise GraphembError("--decay weighs the old graph's edges in --append; without "
+                                "--append there is no old graph: drop it or add --append.")
+        return None
+    decay = 1.0 if decay is None else decay
+    if not 0 < decay <= 1:
+        raise GraphembError(f"--decay must be in (0, 1]: the weight kept of each old edge "
+                            f"(got {decay}).")
+    try:
+        manifest = read_manifest(ws.graph, "graph")
+    except GraphembError:
+        raise GraphembError(f"{ws.graph}: no graph to append to; build the first one without "
+                            "--append.") from None
+    if bool(manifest["params"]["undirected"]) != bool(undirected):
+        kind = "undirected" if manifest["params"]["undirected"] else "directed"
+        raise GraphembError(f"{ws.graph} is {kind}; append with the same "
+                            f"{'--undirected' if kind == 'undirected' else 'direction (drop --undirected)'}.")
+    old_params = manifest["params"]
+    history = old_params.get("history", []) + [
+        {k: old_params.get(k) for k in ("logs", "edges", "decay") if old_params.get(k)}]
+    return {"graph": Graph.load(ws.graph, directed=not undirected, mmap=False),
+            "sessions": load_sessions(ws.graph, mmap=False),
+            "params": {"appended_to": {"manifest_sha": file_hash(ws.graph / "manifest.json"),
+                                       "nodes": manifest["counts"]["nodes"],
+                                       "edges": manifest["counts"]["edges"]},
+                       "decay": decay, "history": history}}
+
+
+def _append(previous: dict, graph: Graph, sessions, counts: dict):
+    """The new log's graph merged into the previous one (graphemb.graph.merge_graphs)."""
+    from .graph import merge_graphs
+
+    decay = previous["params"]["decay"]
+    merged, previous_nodes, merged_sessions = merge_graphs(
+        previous["graph"], graph, decay, previous["sessions"], sessions)
+    counts.update({"new_log_nodes": graph.num_nodes, "new_log_edges": graph.num_edges,
+                   "nodes_new_today": int((previous_nodes < 0).sum()),
+                   "nodes": merged.num_nodes, "edges": merged.num_edges})
+    return merged, previous_nodes, merged_sessions
 
 
 def _is_networkx(obj) -> bool:
@@ -403,6 +465,42 @@ def _training_sessions(workdir, graph_folder: Path):
     return sessions
 
 
+def _warm_start_state(ws: Workspace, graph: Graph, graph_manifest: dict, dim: int, seed: int):
+    """The previous model carried over to today's graph: {"init": (E, Z), "record": ...}."""
+    from .models.warm import carried_rows
+    from .workspace import file_hash
+
+    try:
+        model = read_manifest(ws.model, "model")
+    except GraphembError:
+        raise GraphembError(f"{ws.model}: no model to warm-start from; train once without "
+                            "--warm-start.") from None
+    if not (ws.model / "context.npy").exists():
+        raise GraphembError(f"{ws.model}: this model keeps no context vectors (trained by "
+                            f"gensim, LINE or EGES: method {model['params'].get('method')}); "
+                            "warm start needs one trained with --trainer numba or --on "
+                            "sessions.")
+    if model["params"].get("dim") != dim:
+        raise GraphembError(f"{ws.model} has --dim {model['params'].get('dim')}; a warm start "
+                            f"keeps it (got --dim {dim}).")
+    trained_on = model.get("inputs", {}).get("graph", {}).get("manifest_sha")
+    appended_to = graph_manifest["params"].get("appended_to", {}).get("manifest_sha")
+    if trained_on == file_hash(ws.graph / "manifest.json"):
+        previous = np.arange(graph.num_nodes)              # the same graph: row for row
+    elif trained_on is not None and trained_on == appended_to:
+        previous = load_npy(ws.graph, "previous_nodes", mmap=False)
+    else:
+        raise GraphembError(f"{ws.model} was trained on another graph than the one "
+                            f"{ws.graph} was appended to; warm start needs the model of the "
+                            "graph before `build-graph --append` (train after each append).")
+    E, Z, counts = carried_rows(previous, load_npy(ws.model, "vectors", mmap=False),
+                                load_npy(ws.model, "context", mmap=False),
+                                load_npy(ws.model, "has_vector", mmap=False),
+                                np.asarray(graph.indptr), np.asarray(graph.indices), seed)
+    return {"init": (E, Z), "record": {"from_model_sha": file_hash(ws.model / "manifest.json"),
+                                       **counts}}
+
+
 @_one_stage_at_a_time("train")
 def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: int = 5,
           sg: bool = True, hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
@@ -411,7 +509,7 @@ def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: 
           fusion: str = "eges", item_col: str | None = None, multi_value: str = "whole",
           trainer: str | None = None, delimiter: str | None = None, side_update: str = "mean",
           attention_lr: float = 0.1, model: str = "skipgram", on: str = "walks",
-          samples_per_node: float | None = None) -> dict:
+          samples_per_node: float | None = None, warm_start: bool = False) -> dict:
     """Train item vectors into ``workdir/model/vectors.npy`` (node order).
 
     model="skipgram" (default) trains skip-gram on the walks (``on="walks"``) or on the
@@ -422,6 +520,10 @@ def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: 
 
     ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
     by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
+
+    ``warm_start`` starts from the workspace's previous model (graphemb's trainer, skip-gram
+    on walks or sessions), carried over to a graph made by ``build_graph(append=True)``
+    (graphemb.models.warm).
     """
     from .models import eges, line, sgns
     from .models.word2vec import fit_word2vec
@@ -443,7 +545,11 @@ def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: 
     side = None if side_info is None else eges.read_side_info(
         side_info, item_col=item_col, side_cols=side_cols, delimiter=delimiter,
         multi_value=multi_value)
-    graph, _ = load_graph(workdir)
+    graph, graph_manifest = load_graph(workdir)
+    if warm_start and (run_with != "numba" or side is not None):
+        raise GraphembError("--warm-start continues graphemb's skip-gram (walks or sessions); "
+                            "add --trainer numba, and drop --side-info or --model.")
+    warm = _warm_start_state(ws, graph, graph_manifest, dim, seed) if warm_start else None
     inputs = {}
     if run_with == "line":
         corpus, n_rows = None, 0
@@ -486,7 +592,8 @@ def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: 
                 with progress(n_rows * epochs, "train", quiet, unit=on[:-1]) as bar:
                     if side is None:
                         fitted = sgns.fit_skipgram(corpus, graph.num_nodes, on_rows=bar.update,
-                                                   corpus=on, **options)
+                                                   corpus=on, init=warm and warm["init"],
+                                                   **options)
                     else:
                         fitted = eges.fit_eges(corpus, graph.node_ids, side, tmp, fusion=fusion,
                                                multi_value=multi_value,
@@ -498,6 +605,10 @@ def train(*, workdir=None, dim: int = 128, window=5, epochs: int = 5, negative: 
             fitted.timings["read_seconds"] = t_read - t0
         save_npy(tmp, "vectors", fitted.vectors)
         save_npy(tmp, "has_vector", fitted.has_vector)
+        for name, array in fitted.arrays.items():
+            save_npy(tmp, name, array)
+        if warm is not None:
+            fitted.params["warm_start"] = warm["record"]
         manifest = write_manifest(tmp, "model", fitted.params, inputs, fitted.counts,
                                   {**fitted.timings, "total_seconds": time.perf_counter() - t0})
     return manifest
