@@ -61,6 +61,12 @@ class _Choice(_Checked, click.Choice):
     pass
 
 
+class _Window(_Checked, click.ParamType):
+    """--window: N >= 1 positions, or 'session' (with --on sessions: the whole session)."""
+
+    name = "N|session"
+
+
 class _Workers(_Checked, click.ParamType):
     """--workers: N >= 1 threads, or -1 for all cores (as in scikit-learn/joblib)."""
 
@@ -76,6 +82,8 @@ def _click_type(spec: Opt):
         return click.Path(**_PATHS[spec.kind])
     if spec.kind == "workers":
         return _Workers(spec)
+    if spec.kind == "window":
+        return _Window(spec)
     if spec.kind in (int, float):
         if spec.range_text():
             cls = _IntRange if spec.kind == int else _FloatRange
@@ -230,6 +238,7 @@ Examples:
   graphemb build-graph logs.csv
   graphemb build-graph logs.parquet --user-col uid --item-col sku --time-col ts --session-gap 1h
   graphemb build-graph --from-edges edges.csv --undirected
+  graphemb build-graph today.csv --append --decay 0.9   # add a day to the graph so far
 """)
 @click.argument("logs", required=False, type=click.Path(dir_okay=False))
 @options_for("build-graph")
@@ -276,11 +285,20 @@ Examples:
   graphemb train --side-info movies.csv --side-cols genres --multi-value first   # EGES
   graphemb train --side-info items.parquet --fusion ges
   graphemb train --trainer numba         # plain skip-gram, graphemb's own trainer
+  graphemb train --on sessions --window session   # item2vec on the log's sessions
+  graphemb train --model line2 --samples-per-node 2000   # LINE, second order
 """)
 @options_for("train")
 @click.pass_context
 def train_cmd(ctx, walk_dirs, **kw):
-    """Train word2vec on the walks (or EGES/GES with --side-info)."""
+    """Train word2vec on the walks (EGES/GES with --side-info, item2vec with --on sessions,
+    LINE with --model line1|line2)."""
+    if kw["model"] != "skipgram":
+        # The API sees only values; here a LINE run also refuses a typed default (--window 5).
+        idle = [o for o, k in (("--window", "window"), ("--epochs", "epochs"),
+                               ("--sample", "sample")) if _given(ctx, {k: None})]
+        if idle:
+            raise pipeline.not_for_line(idle)
     m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
                        walk_dirs=walk_dirs or None, **_side_options(ctx, kw), **TRAIN.pick(kw))
     _say_trained(ctx, m)

@@ -56,7 +56,17 @@ def _graph_command(p: dict) -> str:
             args += ["--no-header", "--columns", _as_text(p["columns"])]
         if p.get("engine") and p["engine"] != "numpy":
             args += ["--engine", p["engine"]]
-    return shlex.join(args + _recorded_args(GRAPH, p, False, _GRAPH_OWN))
+    command = shlex.join(args + _recorded_args(GRAPH, p, False, _GRAPH_OWN))
+    if "appended_to" in p:
+        # An appended graph is remade by building the first log and appending each later one
+        # (the options of the earlier days are not recorded: the same ones are assumed).
+        decay = [] if p.get("decay", 1) == 1 else ["--decay", f"{p['decay']:g}"]
+        steps = [shlex.join(["graphemb", "build-graph", h.get("logs") or h.get("edges", "?")])
+                 for h in p.get("history", [])[:1]]
+        steps += [shlex.join(["graphemb", "build-graph", h.get("logs") or h.get("edges", "?"),
+                              "--append"]) for h in p.get("history", [])[1:]]
+        command = " && ".join(steps + [command + " " + shlex.join(["--append", *decay])])
+    return command
 
 
 def _walk_command(p: dict) -> str:
@@ -79,6 +89,12 @@ def _train_command(p: dict) -> str:
         args += ["--fusion", method]
     elif method == "skipgram":
         args += ["--trainer", "numba"]
+    elif method == "item2vec":
+        args += ["--on", "sessions"]
+    elif method in ("line1", "line2"):
+        args += ["--model", method]
+        if p.get("samples_per_node") not in (None, 1000):
+            args += ["--samples-per-node", f"{p['samples_per_node']:g}"]
     return shlex.join(args)
 
 
@@ -94,6 +110,15 @@ def _summary(stage: str, p: dict) -> str:
            f"epochs {p.get('epochs')}"
 
 
+def _model_reads_walks(ws: Workspace) -> bool:
+    """Whether the workspace's model (if any) was trained on walks."""
+    try:
+        inputs = read_manifest(ws.model, "model").get("inputs", {})
+    except GraphembError:
+        return True
+    return any(name.rstrip("0123456789") == "walks" for name in inputs)
+
+
 def status(workdir=None) -> list[dict]:
     """One row per stage: stage, folder, state (fresh, stale, missing, unreadable), what its
     parameters are, why it is stale, and the command to (re)run."""
@@ -102,7 +127,11 @@ def status(workdir=None) -> list[dict]:
         raise GraphembError(f"{ws.root}: no workspace here; run `graphemb build-graph LOGS` "
                             "(or pass --workdir).")
     walk_folders = [ws.walks] if ws.walks.exists() else sorted(ws.root.glob("walks-shard-*"))
-    stages = [("graph", ws.graph)] + [("walks", f) for f in walk_folders or [ws.walks]] + \
+    if not walk_folders and not _model_reads_walks(ws):
+        walk_folders = []       # LINE or item2vec: no walk stage to report (or rebuild)
+    else:
+        walk_folders = walk_folders or [ws.walks]
+    stages = [("graph", ws.graph)] + [("walks", f) for f in walk_folders] + \
         [("model", ws.model)]
     rows, upstream_bad = [], False
     for stage, folder in stages:
@@ -146,5 +175,5 @@ def status(workdir=None) -> list[dict]:
     if str(ws.root) != DEFAULT_WORKDIR:
         for row in rows:
             row["command"] = row["command"].replace(
-                "graphemb ", f"graphemb --workdir {shlex.quote(str(ws.root))} ", 1)
+                "graphemb ", f"graphemb --workdir {shlex.quote(str(ws.root))} ")
     return rows

@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 from .errors import GraphembError
 
-_KINDS = (str, int, float, bool, "workers", "file", "dir", "file-or-dash")
+_KINDS = (str, int, float, bool, "workers", "window", "file", "dir", "file-or-dash")
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,13 @@ class Opt:
                 return None, None                       # all cores
             if n < 1:
                 return None, f"{n} threads: give N >= 1, or -1 for all cores."
+            return n, None
+        if kind == "window":                            # N >= 1, or 'session' (item2vec)
+            if value == "session":
+                return value, None
+            n, why = _number(value, int)
+            if why or n < 1:
+                return None, f"{value!r} is neither a whole number >= 1 nor 'session'."
             return n, None
         if kind in ("file", "dir", "file-or-dash"):
             return value, None                          # opened (and checked) where it is read
@@ -319,6 +326,13 @@ GRAPH = Stage(
         manifest="engine"),
     Opt("memory_limit", "8GB", "duckdb engine: memory to use before spilling to disk."),
 )
+GRAPH_VERB = Stage(
+    "build-graph (verb only)",
+    Opt("append", False, "Add this log's graph to the workspace's graph (weights summed, event "
+        "counts summed, sessions kept) instead of replacing it.", kind=bool),
+    Opt("decay", None, "With --append: multiply the old edge weights by this first, in (0, 1] "
+        "(default 1).", kind=float, min=0, min_open=True, max=1, manifest="decay"),
+)
 
 WALK = Stage(
     "walk",
@@ -345,7 +359,8 @@ WALK_VERB = Stage(
 TRAIN = Stage(
     "train",
     Opt("dim", 128, "Vector size.", kind=int, min=1, manifest="dim"),
-    Opt("window", 5, "Context window.", kind=int, min=1, manifest="window"),
+    Opt("window", 5, "Context window; 'session' with --on sessions: every other item of the "
+        "session (item2vec).", kind="window", manifest="window"),
     Opt("epochs", 5, None, kind=int, min=1, manifest="epochs"),
     Opt("negative", 5, "Negative samples per pair (0 with --hs).", kind=int, min=0,
         manifest="negative"),
@@ -365,9 +380,18 @@ TRAIN = Stage(
     Opt("workers", None, "Threads (default, or -1: all cores). Only 1 is deterministic in "
         "gensim.", kind="workers", manifest="workers"),
     Opt("seed", 0, None, kind=int, manifest="seed"),
+    Opt("model", "skipgram", "skipgram: on walks or sessions; line1/line2: LINE first/second "
+        "order on the graph's edges (no walks).", choices=("skipgram", "line1", "line2"),
+        ),
+    Opt("on", "walks", "Skip-gram's sentences: the walks, or the log's sessions as "
+        "build-graph kept them (item2vec; no walk stage needed).", choices=("walks", "sessions")),
+    Opt("samples_per_node", None, "LINE: edges sampled per node (default 1000).", kind=float,
+        min=0, min_open=True, max=1e6),
+    Opt("warm_start", False, "Start from the previous model (graphemb's trainer), carried over "
+        "to a graph grown by build-graph --append.", kind=bool),
 )
 # `run` and `evaluate` take --seed and --workers once, for the walks and the training.
-TRAIN_SHARED = TRAIN.without("workers", "seed")
+TRAIN_SHARED = TRAIN.without("workers", "seed", "model", "on", "samples_per_node", "warm_start")
 TRAIN_VERB = Stage(
     "train (verb only)",
     Opt("walk_dirs", None, "Walk folder(s) to train on (repeat for shards); default: the "
@@ -392,9 +416,9 @@ SIDE = Stage(
         "paper, where a popular category swamps the item ids).", choices=("mean", "sqrt", "sum")),
     Opt("attention_lr", 0.1, "EGES attention learning rate, as a multiple of --alpha's (0.1 "
         "measured better than 1 on MovieLens and Taobao).", kind=float, min=0, min_open=True),
-    Opt("trainer", "gensim", "Plain skip-gram with gensim or graphemb's Numba trainer "
-        "(--side-info always uses the latter).", choices=("gensim", "numba"),
-        manifest="trainer"),
+    Opt("trainer", None, "Skip-gram on walks with gensim (default) or graphemb's Numba "
+        "trainer; --side-info and --on sessions always use the latter.",
+        choices=("gensim", "numba"), manifest="trainer"),
 )
 # How the input is read (recorded for `graphemb status`, not carried to a rebuilt graph).
 GRAPH_INPUT = ("from_edges", "columns", "time_unit")
@@ -512,7 +536,7 @@ NEXT_ITEM = Stage(
 _EVAL = (*WALK, *TRAIN_SHARED, EVAL_TRAINER)
 VERBS: dict[str, tuple[Opt, ...]] = {
     "graphemb": (*GLOBAL,),              # before the verb
-    "build-graph": (*GRAPH,),
+    "build-graph": (*GRAPH, *GRAPH_VERB),
     "walk": (*WALK, *WALK_VERB),
     "train": (*TRAIN, *TRAIN_VERB, *SIDE),
     "export": (*EXPORT,),

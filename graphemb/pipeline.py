@@ -14,7 +14,7 @@ from .ingest.times import check_time_unit, parse_duration
 from .io.tables import parse_columns
 from .io.writers import FORMATS, guess_format, write_vectors
 from .graph import Graph, graph_from_coded_edges, sessions_as_nodes
-from .options import EXPORT, GRAPH, SIDE, TRAIN, TRAIN_VERB, WALK, WALK_VERB, checked
+from .options import EXPORT, GRAPH, GRAPH_VERB, SIDE, TRAIN, TRAIN_VERB, WALK, WALK_VERB, checked
 from .progress import progress
 from .workspace import (Workspace, check_fresh, input_record, load_npy, locked,
                         read_manifest, save_npy, write_manifest)
@@ -37,7 +37,7 @@ G, W, T, S = GRAPH.defaults, WALK.defaults, TRAIN.defaults, SIDE.defaults
 
 
 @_one_stage_at_a_time("build-graph")
-@checked(GRAPH)
+@checked(GRAPH, GRAPH_VERB)
 def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None,
                 user_col: str | None = None, item_col: str | None = None,
                 time_col: str | None = None, weight_col: str | None = None,
@@ -46,8 +46,13 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                 max_user_events: int | None = None, delimiter: str | None = None,
                 engine: str = G.engine, memory_limit: str = G.memory_limit,
                 time_unit: str = G.time_unit, no_header: bool = False, columns=None,
-                quiet: bool = True) -> dict:
+                append: bool = False, decay: float | None = None, quiet: bool = True) -> dict:
     """Build the item graph from a behaviour log (or an edge list) into ``workdir/graph``.
+
+    ``append``: add this log's graph to the workspace's graph (new logs arriving daily):
+    old edge weights times ``decay`` (default 1, no decay) plus the new ones, event counts
+    summed, sessions kept; ``graph/previous_nodes.npy`` maps every node to its index in the
+    graph before (-1: new), which ``train(warm_start=True)`` uses.
 
     ``engine``: "numpy" reads the log into memory (fastest, exact line numbers in errors);
     "duckdb" streams a log of any size under ``memory_limit``, spilling to disk; "spark" runs
@@ -68,6 +73,7 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         raise GraphembError("give either a log file or --from-edges FILE, not both or neither.")
     gap = parse_duration(session_gap)
     column_names = parse_columns(no_header, columns)
+    previous = _graph_to_append_to(ws, append, decay, undirected)
     if from_edges is not None:
         # Options of a behaviour log would be ignored on an edge list: refuse them.
         log_only = {"--user-col": user_col, "--item-col": item_col, "--time-col": time_col,
@@ -120,6 +126,9 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
                    "edges": graph.num_edges})
     if sessions is not None:
         sessions = sessions_as_nodes(sessions, report.pop("node_of_item"))
+    if previous is not None:
+        graph, previous_nodes, sessions = _append(previous, graph, sessions, counts)
+    if sessions is not None:
         counts["sessions_saved"] = len(sessions[1]) - 1
     params = {"session_gap_seconds": gap, "undirected": undirected,
               "min_item_count": min_item_count, "max_user_events": max_user_events,
@@ -129,12 +138,64 @@ def build_graph(logs: str | Path | None = None, *, workdir=None, from_edges=None
         # How the listing was read: a symmetric one keeps its weights, a one-way one has
         # both directions summed (graphemb.graph.csr_from_edges).
         params["symmetric_input"] = report["symmetric_input"]
+    if previous is not None:
+        params.update(previous["params"])
     with ws.writing("graph") as tmp:
         graph.save(tmp, sessions)
+        if previous is not None:
+            save_npy(tmp, "previous_nodes", previous_nodes)
         manifest = write_manifest(tmp, "graph", params, {}, counts,
                                   {"read_seconds": t_read - t0,
                                    "total_seconds": time.perf_counter() - t0})
     return manifest
+
+
+def _graph_to_append_to(ws: Workspace, append: bool, decay, undirected: bool):
+    """For --append: the workspace's graph, its sessions and what the new manifest records
+    of it; None without --append. Checked before the new log is read."""
+    from .graph import load_sessions
+    from .workspace import file_hash
+
+    if not append:
+        if decay is not None:
+            raise GraphembError("--decay weighs the old graph's edges in --append; without "
+                                "--append there is no old graph: drop it or add --append.")
+        return None
+    decay = 1.0 if decay is None else decay
+    if not 0 < decay <= 1:
+        raise GraphembError(f"--decay must be in (0, 1]: the weight kept of each old edge "
+                            f"(got {decay}).")
+    try:
+        manifest = read_manifest(ws.graph, "graph")
+    except GraphembError:
+        raise GraphembError(f"{ws.graph}: no graph to append to; build the first one without "
+                            "--append.") from None
+    if bool(manifest["params"]["undirected"]) != bool(undirected):
+        kind = "undirected" if manifest["params"]["undirected"] else "directed"
+        raise GraphembError(f"{ws.graph} is {kind}; append with the same "
+                            f"{'--undirected' if kind == 'undirected' else 'direction (drop --undirected)'}.")
+    old_params = manifest["params"]
+    history = old_params.get("history", []) + [
+        {k: old_params.get(k) for k in ("logs", "edges", "decay") if old_params.get(k)}]
+    return {"graph": Graph.load(ws.graph, directed=not undirected, mmap=False),
+            "sessions": load_sessions(ws.graph, mmap=False),
+            "params": {"appended_to": {"manifest_sha": file_hash(ws.graph / "manifest.json"),
+                                       "nodes": manifest["counts"]["nodes"],
+                                       "edges": manifest["counts"]["edges"]},
+                       "decay": decay, "history": history}}
+
+
+def _append(previous: dict, graph: Graph, sessions, counts: dict):
+    """The new log's graph merged into the previous one (graphemb.graph.merge_graphs)."""
+    from .graph import merge_graphs
+
+    decay = previous["params"]["decay"]
+    merged, previous_nodes, merged_sessions = merge_graphs(
+        previous["graph"], graph, decay, previous["sessions"], sessions)
+    counts.update({"new_log_nodes": graph.num_nodes, "new_log_edges": graph.num_edges,
+                   "nodes_new_today": int((previous_nodes < 0).sum()),
+                   "nodes": merged.num_nodes, "edges": merged.num_edges})
+    return merged, previous_nodes, merged_sessions
 
 
 def _is_networkx(obj) -> bool:
@@ -304,79 +365,213 @@ def check_walks(workdir=None, walk_dirs=None) -> None:
                             "Rerun `graphemb walk --walk-length 80`.")
 
 
+# What a LINE run cannot use (a value other than the default would have no effect).
+LINE_IDLE = ("window", "epochs", "sample")
+
+
+def not_for_line(flags) -> GraphembError:
+    return GraphembError(f"{', '.join(flags)}: not used by LINE, which samples edges of the "
+                         "graph (no walks, windows or epochs; size the run with "
+                         "--samples-per-node); drop them.")
+
+
+def _check_train_options(*, model, on, trainer, window, side_info, hs, sg, min_count,
+                         negative, samples_per_node, dim, epochs, line_values) -> str:
+    """Refuse what a trainer would ignore or cannot do; return the trainer to run:
+    gensim, numba (skip-gram, GES, EGES) or line."""
+    # Ranges and choices are checked by graphemb.options (@checked); here what depends on
+    # several options at once.
+    if window == "session" and on != "sessions":
+        raise GraphembError("--window session pairs every two items of a session; it needs "
+                            "--on sessions (item2vec). Give a number of positions for walks.")
+    if not hs and negative == 0:
+        raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
+    if samples_per_node is not None and not model.startswith("line"):
+        raise GraphembError("--samples-per-node sets how many edges LINE samples; it needs "
+                            "--model line1 or line2.")
+    if model.startswith("line"):
+        idle = [f"--{k.replace('_', '-')}" for k in LINE_IDLE
+                if line_values[k] != TRAIN.by_name[k].default]
+        idle += ["--on sessions"] * (on != "walks") + ["--side-info"] * (side_info is not None)
+        idle += [f"--trainer {trainer}"] * (trainer is not None)
+        if idle:
+            raise not_for_line(idle)
+    gensim_only = hs or not sg or min_count != 1
+    needs_numba = side_info is not None or on == "sessions" or model.startswith("line")
+    if needs_numba and trainer == "gensim":
+        why = "--side-info (EGES)" if side_info is not None else "--on sessions (item2vec)"
+        raise GraphembError(f"{why} trains with graphemb's Numba trainer; drop --trainer gensim.")
+    if (needs_numba or trainer == "numba") and gensim_only:
+        raise GraphembError("--side-info, --on sessions, LINE and --trainer numba train "
+                            "skip-gram with negative sampling only; drop --hs, --cbow and "
+                            "--min-count.")
+    if (needs_numba or trainer == "numba") and negative < 1:
+        raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
+                            "hierarchical softmax).")
+    if model.startswith("line"):
+        return "line"
+    return "numba" if needs_numba or trainer == "numba" else "gensim"
+
+
+def _training_sessions(workdir, graph_folder: Path):
+    """The graph's sessions for item2vec, or a one-line refusal naming what to do."""
+    from .graph import load_sessions
+
+    sessions = load_sessions(graph_folder)
+    if sessions is None:
+        raise GraphembError(f"{graph_folder}: this graph keeps no sessions (it was built from "
+                            "an edge list, by an SQL engine, or by an older graphemb); rebuild "
+                            "it with `graphemb build-graph LOGS` (numpy engine) to train "
+                            "--on sessions.")
+    if len(sessions.offsets) < 2:
+        raise GraphembError(f"{graph_folder}: the log has no session of two or more items; "
+                            "nothing to train --on sessions.")
+    return sessions
+
+
+def _warm_start_state(ws: Workspace, graph: Graph, graph_manifest: dict, dim: int, seed: int):
+    """The previous model carried over to today's graph: {"init": (E, Z), "record": ...}."""
+    from .models.warm import carried_rows
+    from .workspace import file_hash
+
+    try:
+        model = read_manifest(ws.model, "model")
+    except GraphembError:
+        raise GraphembError(f"{ws.model}: no model to warm-start from; train once without "
+                            "--warm-start.") from None
+    if not (ws.model / "context.npy").exists():
+        raise GraphembError(f"{ws.model}: this model keeps no context vectors (trained by "
+                            f"gensim, LINE or EGES: method {model['params'].get('method')}); "
+                            "warm start needs one trained with --trainer numba or --on "
+                            "sessions.")
+    if model["params"].get("dim") != dim:
+        raise GraphembError(f"{ws.model} has --dim {model['params'].get('dim')}; a warm start "
+                            f"keeps it (got --dim {dim}).")
+    trained_on = model.get("inputs", {}).get("graph", {}).get("manifest_sha")
+    appended_to = graph_manifest["params"].get("appended_to", {}).get("manifest_sha")
+    if trained_on == file_hash(ws.graph / "manifest.json"):
+        previous = np.arange(graph.num_nodes)              # the same graph: row for row
+    elif trained_on is not None and trained_on == appended_to:
+        previous = load_npy(ws.graph, "previous_nodes", mmap=False)
+    else:
+        raise GraphembError(f"{ws.model} was trained on another graph than the one "
+                            f"{ws.graph} was appended to; warm start needs the model of the "
+                            "graph before `build-graph --append` (train after each append).")
+    E, Z, counts = carried_rows(previous, load_npy(ws.model, "vectors", mmap=False),
+                                load_npy(ws.model, "context", mmap=False),
+                                load_npy(ws.model, "has_vector", mmap=False),
+                                np.asarray(graph.indptr), np.asarray(graph.indices), seed)
+    return {"init": (E, Z), "record": {"from_model_sha": file_hash(ws.model / "manifest.json"),
+                                       **counts}}
+
+
 @_one_stage_at_a_time("train")
 @checked(TRAIN, TRAIN_VERB, SIDE)
-def train(*, workdir=None, dim: int = T.dim, window: int = T.window, epochs: int = T.epochs,
+def train(*, workdir=None, dim: int = T.dim, window=T.window, epochs: int = T.epochs,
           negative: int = T.negative, sg: bool = T.sg, hs: bool = T.hs,
           ns_exponent: float = T.ns_exponent, sample: float = T.sample,
           min_count: int = T.min_count, alpha: float = T.alpha, workers: int | None = None,
           seed: int = T.seed, walk_dirs=None, quiet: bool = True, side_info=None, side_cols=None,
           fusion: str = S.fusion, item_col: str | None = None, multi_value: str = S.multi_value,
-          trainer: str = S.trainer, delimiter: str | None = None,
-          side_update: str = S.side_update, attention_lr: float = S.attention_lr) -> dict:
-    """Word2vec on ``workdir/walks`` into ``workdir/model/vectors.npy`` (node order).
+          trainer: str | None = S.trainer, delimiter: str | None = None,
+          side_update: str = S.side_update, attention_lr: float = S.attention_lr,
+          model: str = T.model, on: str = T.on, samples_per_node: float | None = None,
+          warm_start: bool = False) -> dict:
+    """Train item vectors into ``workdir/model/vectors.npy`` (node order).
 
-    With ``side_info`` (a table of item id + categorical columns): EGES, or GES with
-    fusion="ges", trained by graphemb's Numba trainer (graphemb.models.eges, .sgns);
-    trainer="numba" runs plain skip-gram with that trainer instead of gensim.
+    model="skipgram" (default) trains skip-gram on the walks (``on="walks"``) or on the
+    graph's sessions (``on="sessions"``: item2vec; ``window="session"`` pairs every two
+    items of a session). By gensim unless ``trainer="numba"``; sessions and ``side_info``
+    (EGES, or GES with fusion="ges") use graphemb's Numba trainer (graphemb.models.sgns,
+    .eges). model="line1"/"line2" trains LINE on the graph's edges (no walks).
 
     ``walk_dirs`` trains on these walk folders (e.g. shards made on other machines) instead;
     by default walks/, or else every ``walks-shard-i-of-N`` folder of the workspace.
+
+    ``warm_start`` starts from the workspace's previous model (graphemb's trainer, skip-gram
+    on walks or sessions), carried over to a graph made by ``build_graph(append=True)``
+    (graphemb.models.warm).
     """
-    from .models import eges, sgns
+    from .models import eges, line, sgns
     from .models.word2vec import fit_word2vec
     from .walks import set_workers
 
-    if not hs and negative == 0:
-        raise GraphembError("--negative 0 needs --hs (otherwise nothing is trained).")
-    numba_trainer = side_info is not None or trainer == "numba"
-    if numba_trainer:
-        if hs or not sg or min_count != T.min_count:
-            raise GraphembError("--side-info and --trainer numba train skip-gram with negative "
-                                "sampling only; drop --hs, --cbow and --min-count.")
-        if negative < 1:
-            raise GraphembError("graphemb's trainer needs --negative of at least 1 (it has no "
-                                "hierarchical softmax).")
-    check_walks(workdir, walk_dirs)
+    run_with = _check_train_options(
+        model=model, on=on, trainer=trainer, window=window, side_info=side_info, hs=hs, sg=sg,
+        min_count=min_count, negative=negative, samples_per_node=samples_per_node, dim=dim,
+        epochs=epochs, line_values={"window": window, "epochs": epochs, "sample": sample})
+    if walk_dirs and (on == "sessions" or run_with == "line"):
+        raise GraphembError("--walks names walk folders; LINE and --on sessions do not read "
+                            "walks: drop it.")
     ws = Workspace(workdir)
     t0 = time.perf_counter()
     side = None if side_info is None else eges.read_side_info(
         side_info, item_col=item_col, side_cols=side_cols, delimiter=delimiter,
         multi_value=multi_value)
-    graph, _ = load_graph(workdir)
-    walk_sets = load_walk_sets(workdir, walk_dirs)
-    walks = [w for w, _, _ in walk_sets]
-    inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
-              for i, (_, _, folder) in enumerate(walk_sets)}
+    graph, graph_manifest = load_graph(workdir)
+    if warm_start and (run_with != "numba" or side is not None):
+        raise GraphembError("--warm-start continues graphemb's skip-gram (walks or sessions); "
+                            "add --trainer numba, and drop --side-info or --model.")
+    warm = _warm_start_state(ws, graph, graph_manifest, dim, seed) if warm_start else None
+    inputs = {}
+    if run_with == "line":
+        corpus, n_rows = None, 0
+    elif on == "sessions":
+        corpus = _training_sessions(workdir, ws.graph)
+        n_rows = len(corpus.offsets) - 1
+    else:
+        check_walks(workdir, walk_dirs)
+        walk_sets = load_walk_sets(workdir, walk_dirs)
+        corpus = [w for w, _, _ in walk_sets]
+        inputs = {("walks" if i == 0 else f"walks{i}"): input_record(folder)
+                  for i, (_, _, folder) in enumerate(walk_sets)}
+        n_rows = sum(len(w) for w in corpus)
     inputs["graph"] = input_record(ws.graph)
     if side is not None:
         inputs["side_info"] = eges.side_info_record(Path(side_info))
-    n_rows = sum(len(w) for w in walks)
     options = dict(dim=dim, window=window, epochs=epochs, negative=negative,
                    ns_exponent=ns_exponent, sample=sample, alpha=alpha, seed=seed)
     t_read = time.perf_counter()
     with ws.writing("model") as tmp:
-        if not numba_trainer:
+        if run_with == "gensim":
             with progress(n_rows, "corpus", quiet, unit="walk") as bar:
-                fitted = fit_word2vec(walks, graph.num_nodes, tmp, sg=sg, hs=hs,
+                fitted = fit_word2vec(corpus, graph.num_nodes, tmp, sg=sg, hs=hs,
                                       min_count=min_count, workers=workers, quiet=quiet,
                                       on_rows=bar.update, **options)
         else:
             threads = set_workers(workers)
             options["min_alpha"] = 0.0001
-            with progress(n_rows * epochs, "train", quiet, unit="walk") as bar:
-                if side is None:
-                    fitted = sgns.fit_skipgram(walks, graph.num_nodes, on_rows=bar.update,
+            if run_with == "line":
+                per_node = 1000 if samples_per_node is None else samples_per_node
+                total = line.line_samples(graph.num_nodes, per_node)
+                with progress(total, "train", quiet, unit="edge") as bar:
+                    fitted = line.fit_line(graph, order=int(model[-1]), dim=dim,
+                                           negative=negative, ns_exponent=ns_exponent,
+                                           alpha=alpha, seed=seed, samples_per_node=per_node,
+                                           on_samples=bar.update)
+            else:
+                if on == "sessions":
+                    options["window"] = None if window == "session" else window
+                with progress(n_rows * epochs, "train", quiet, unit=on[:-1]) as bar:
+                    if side is None:
+                        fitted = sgns.fit_skipgram(corpus, graph.num_nodes, on_rows=bar.update,
+                                                   corpus=on, init=warm and warm["init"],
+                                                   **options)
+                    else:
+                        fitted = eges.fit_eges(corpus, graph.node_ids, side, tmp, fusion=fusion,
+                                               multi_value=multi_value,
+                                               attention_lr=attention_lr,
+                                               side_update=side_update, on_rows=bar.update,
                                                **options)
-                else:
-                    fitted = eges.fit_eges(walks, graph.node_ids, side, tmp, fusion=fusion,
-                                           multi_value=multi_value, attention_lr=attention_lr,
-                                           side_update=side_update, on_rows=bar.update,
-                                           **options)
+                        fitted.params.update(on=on, window=window)
             fitted.params["workers"] = threads
             fitted.timings["read_seconds"] = t_read - t0
         save_npy(tmp, "vectors", fitted.vectors)
         save_npy(tmp, "has_vector", fitted.has_vector)
+        for name, array in fitted.arrays.items():
+            save_npy(tmp, name, array)
+        if warm is not None:
+            fitted.params["warm_start"] = warm["record"]
         manifest = write_manifest(tmp, "model", fitted.params, inputs, fitted.counts,
                                   {**fitted.timings, "total_seconds": time.perf_counter() - t0})
     return manifest

@@ -61,6 +61,13 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
         t["trainer"] = "gensim"
     elif method == "skipgram":    # plain skip-gram with the Numba trainer
         t["trainer"] = "numba"
+    elif method == "item2vec":    # skip-gram on the sessions (Numba trainer)
+        t.pop("trainer", None)
+        t["on"] = "sessions"
+    elif method in ("line1", "line2"):
+        t = {k: v for k, v in t.items() if k not in ("trainer", "window", "epochs", "sample")}
+        t["model"] = method
+        t["samples_per_node"] = recorded["model"].get("samples_per_node")
     else:                         # EGES/GES: evaluation retrains plain skip-gram with defaults
         t = {}
     if t and t.get("trainer") == "numba":
@@ -88,11 +95,17 @@ def temporary_workspace(workdir, task: str, keep: bool = False):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_graph(tmp_ws: Path, graph, params: dict, counts: dict) -> None:
+def write_graph(tmp_ws: Path, graph, params: dict, counts: dict, sessions=None) -> None:
     ws = Workspace(tmp_ws)
     with ws.writing("graph") as folder:
-        graph.save(folder)
+        graph.save(folder, sessions)
         write_manifest(folder, "graph", params, {}, counts, {})
+
+
+def needs_walks(train_options: dict) -> bool:
+    """LINE trains on the edges and item2vec on the sessions: neither reads walks."""
+    return train_options.get("model", "skipgram") == "skipgram" and \
+        train_options.get("on", "walks") == "walks"
 
 
 def walk_train(tmp_ws, options, quiet):
@@ -101,7 +114,8 @@ def walk_train(tmp_ws, options, quiet):
     from ..vectors import ItemVectors
 
     t0 = time.perf_counter()
-    pipeline.walk(workdir=tmp_ws, quiet=quiet, **options["walk"])
+    if needs_walks(options["train"]):
+        pipeline.walk(workdir=tmp_ws, quiet=quiet, **options["walk"])
     t1 = time.perf_counter()
     pipeline.train(workdir=tmp_ws, quiet=quiet, **options["train"])
     t2 = time.perf_counter()

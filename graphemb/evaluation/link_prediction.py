@@ -20,7 +20,7 @@ from ..options import LINK_PREDICTION, checked
 from ..vectors import item_space
 from ..workspace import Workspace
 from .common import (current_options, format_table, quiet_sklearn, sklearn_module,
-                     temporary_workspace, walk_train, write_graph)
+                     needs_walks, temporary_workspace, walk_train, write_graph)
 from .metrics import auc
 
 SCORERS = {  # name in the results -> (kind, label in the table)
@@ -41,6 +41,26 @@ def undirected_keys(graph) -> np.ndarray:
     dst = np.asarray(graph.indices, dtype=np.int64)
     ok = src != dst
     return np.unique(np.minimum(src, dst)[ok] * n + np.maximum(src, dst)[ok])
+
+
+def cut_sessions(tokens: np.ndarray, offsets: np.ndarray, n: int, held_out_keys: np.ndarray):
+    """Sessions (node indices, CSR) split wherever two consecutive items form a held-out
+    edge, so item2vec sees exactly the transitions the residual graph keeps; pieces of
+    fewer than two items are dropped. Returns (tokens, offsets)."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if len(tokens) < 2:
+        return tokens[:0].astype(np.int32), np.zeros(1, dtype=np.int64)
+    a, b = tokens[:-1], tokens[1:]
+    same_session = np.ones(len(a), dtype=bool)
+    same_session[offsets[1:-1] - 1] = False      # the last item of a session and the next
+    held = same_session & np.isin(np.minimum(a, b) * n + np.maximum(a, b), held_out_keys)
+    cuts = np.union1d(offsets, np.flatnonzero(held) + 1)
+    length = np.diff(cuts)
+    piece = np.repeat(np.arange(len(length)), length)
+    keep = length[piece] >= 2
+    kept_lengths = length[length >= 2]
+    return tokens[keep].astype(np.int32), np.r_[0, np.cumsum(kept_lengths)].astype(np.int64)
 
 
 def spanning_forest(n: int, u: np.ndarray, v: np.ndarray, rng) -> np.ndarray:
@@ -290,8 +310,14 @@ def link_prediction(*, workdir=None, test_fraction: float = LINK_PREDICTION.defa
     with temporary_workspace(workdir, "link-prediction", keep_workdir) as tmp:
         params = dict(gmanifest["params"], derived_from=str(Workspace(workdir).graph),
                       held_out_edges=n_pos)
+        sessions = None
+        if not needs_walks(options["train"]) and options["train"].get("on") == "sessions":
+            from ..graph import load_sessions
+            kept = load_sessions(Workspace(workdir).graph, mmap=False)
+            if kept is not None:     # else train refuses, naming the missing sessions
+                sessions = cut_sessions(kept.tokens, kept.offsets, n, pos_u * n + pos_v)
         write_graph(tmp, residual, params, {"nodes": residual.num_nodes,
-                                             "edges": residual.num_edges})
+                                             "edges": residual.num_edges}, sessions)
         np.savez(tmp / "pairs.npz", held_out_u=pos_u, held_out_v=pos_v, non_edge_u=neg_u,
                  non_edge_v=neg_v, classifier_a=tr_a, classifier_b=tr_b, classifier_y=tr_y,
                  test_a=a, test_b=b, test_y=y)

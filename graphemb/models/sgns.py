@@ -506,7 +506,7 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
           alpha: float = T.alpha, min_alpha: float = 0.0001,
           attention_lr: float = S.attention_lr, side_update: str = S.side_update,
           seed: int = T.seed, counts: np.ndarray | None = None,
-          block_rows: int = CHUNK_ROWS * 1024, on_rows=None) -> dict:
+          block_rows: int = CHUNK_ROWS * 1024, on_rows=None, init=None) -> dict:
     """Train on every walk ``epochs`` times; return E, Z, A, counts and statistics.
 
     ``walks`` is a 2-D int32 array (-1 padded, memory-mapped is fine), Sentences (CSR:
@@ -516,6 +516,7 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
     ``feat`` is int32 [num_nodes, m] (rows of E per item; see the module doc), ``num_rows``
     the number of rows of E; ``feat=None`` is plain skip-gram (E has one row per node and
     the fused kernel is never compiled). ``on_rows(k)`` is called as walks are done.
+    ``init=(E, Z)`` starts plain skip-gram from these input and context vectors.
     """
     plain = feat is None
     num_nodes = num_rows if plain else feat.shape[0]
@@ -529,6 +530,10 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
     rng = np.random.default_rng(seed)
     E = ((rng.random((num_rows, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
     Z = np.zeros((num_nodes, dim), dtype=np.float32)
+    if init is not None:          # a warm start (plain skip-gram): the previous E and Z
+        if not plain:
+            raise ValueError("init is for plain skip-gram")
+        E, Z = (np.array(x, dtype=np.float32, order="C") for x in init)
     A = np.zeros((num_nodes, m), dtype=np.float32)
     if not plain:
         feat = np.ascontiguousarray(feat, dtype=np.int32)
@@ -601,9 +606,18 @@ def trained(vectors, has_vector, stats: dict, method: str, options: dict, counts
                     "words_per_second": stats["words_per_second"]})
 
 
-def fit_skipgram(walks, num_nodes: int, *, on_rows=None, **options):
-    """Plain skip-gram with graphemb's trainer, as the train stage records it."""
-    vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, **options)
-    return trained(vectors, has_vector, stats, "skipgram", options,
-                   {"nodes": num_nodes, "vectors": int(has_vector.sum()),
-                    "nodes_without_vector": int((~has_vector).sum())})
+def fit_skipgram(walks, num_nodes: int, *, on_rows=None, corpus: str = "walks", init=None,
+                 **options):
+    """Plain skip-gram with graphemb's trainer, as the train stage records it: on walks, or
+    on sessions (corpus="sessions", method "item2vec"; window None = the whole session)."""
+    vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, init=init,
+                                                **options)
+    method = "item2vec" if corpus == "sessions" else "skipgram"
+    if corpus == "sessions":
+        options = {**options, "on": "sessions",
+                   "window": "session" if options.get("window") is None else options["window"]}
+    out = trained(vectors, has_vector, stats, method, options,
+                  {"nodes": num_nodes, "vectors": int(has_vector.sum()),
+                   "nodes_without_vector": int((~has_vector).sum())})
+    out.arrays["context"] = stats["Z"]       # for a later warm start
+    return out

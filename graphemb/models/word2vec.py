@@ -80,8 +80,10 @@ def fit_word2vec(walk_arrays, num_nodes: int, folder: Path, *, quiet: bool = Tru
     vectors, has_vector, model = train_word2vec(walk_arrays, num_nodes, folder, quiet=quiet,
                                                 on_rows=on_rows, **options)
     model.save(str(Path(folder) / "word2vec.model"))
+    # gensim trains on walks: the options of sessions and LINE are not its to record
     params = {"method": "word2vec", **{key: options[name]
-                                       for name, key in TRAIN.manifest_keys.items()}}
+                                       for name, key in TRAIN.manifest_keys.items()
+                                       if name in options}}
     return Trained(vectors, has_vector, params,
                    {"nodes": num_nodes, "vectors": int(has_vector.sum()),
                     "nodes_without_vector": int((~has_vector).sum())})
