@@ -256,7 +256,7 @@ def test_status_shows_the_options_and_its_command_rebuilds_the_graph(tmp_path, p
     args = shlex.split(graph_row["command"])
     assert args[:4] == ["graphemb", "--workdir", str(ws), "build-graph"], args
     assert args[4:] == [str(purchase_log), "--event-col", "event", "--end-session-on", "buy",
-                        "--min-dwell", "30s", "--dwell-col", "dwell"]
+                        "--min-dwell", "30", "--dwell-col", "dwell"]   # seconds
     before = _edges(ws)
     r = CliRunner().invoke(main, ["--workdir", str(tmp_path / "again")] + args[3:])
     assert r.exit_code == 0, r.output

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..errors import GraphembError
+from ..options import NEXT_ITEM, checked
 from ..io.ids import id_positions
 from ..recommendation import decay_weights, half_life_seconds, mean_history_vectors, read_events
 from ..search import block_rows, normalize
@@ -37,8 +38,9 @@ def split_last_events(user_codes: np.ndarray, times: np.ndarray, holdout: int = 
     return order, is_test, is_query
 
 
-def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_history=False,
-              center: bool = True, half_life=None, graph_options=None, walk_options=None,
+@checked(NEXT_ITEM)
+def next_item(logs=None, *, workdir=None, holdout: int = NEXT_ITEM.defaults.holdout, ks=KS,
+              exclude_history=False, center: bool = NEXT_ITEM.defaults.center, half_life=None, graph_options=None, walk_options=None,
               train_options=None, quiet: bool = True, keep_workdir: bool = False) -> dict:
     """Hold out each user's last event(s), build graph/walk/train on the rest, and rank the
     whole catalogue for each user by (a) cosine to the previous item, (b) cosine to the
@@ -53,8 +55,6 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     from ..io.ids import factorize
 
     t0 = time.perf_counter()
-    if holdout < 1:
-        raise GraphembError("--holdout must be at least 1.")
     hl = half_life_seconds(half_life)
     options = current_options(workdir, walk_options, train_options, graph_options)
     g = dict(options["graph"])
