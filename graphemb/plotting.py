@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GraphembError, require
-from .vectors import DEFAULT_MIN_COUNT     # rarer items' vectors are noise (measured there)
+from .options import PLOT
+
+DEFAULT_MIN_COUNT = PLOT.min_count.default     # as similar: rarer items' vectors are noise
 
 METHODS = ("auto", "pca", "umap")
 FORMATS = {".png": "png", ".html": "html", ".htm": "html"}

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..errors import GraphembError
+from ..options import NEXT_ITEM, checked
 from ..io.ids import id_positions
 from ..recommendation import decay_weights, half_life_seconds, mean_history_vectors, read_events
 from ..search import block_rows, normalize
@@ -38,10 +39,10 @@ def split_last_events(user_codes: np.ndarray, times: np.ndarray, holdout: int = 
     return order, is_test, is_query
 
 
-def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_history=False,
-              center: bool = True, half_life=None, graph_options=None, walk_options=None,
-              train_options=None, quiet: bool = True, keep_workdir: bool = False,
-              plot=None) -> dict:
+@checked(NEXT_ITEM)
+def next_item(logs=None, *, workdir=None, holdout: int = NEXT_ITEM.defaults.holdout, ks=KS,
+              exclude_history=False, center: bool = NEXT_ITEM.defaults.center, half_life=None, graph_options=None, walk_options=None,
+              train_options=None, quiet: bool = True, keep_workdir: bool = False, plot=None) -> dict:
     """Hold out each user's last event(s), build graph/walk/train on the rest, and rank the
     whole catalogue for each user by (a) cosine to the previous item, (b) cosine to the
     user's vector (mean of history item vectors, optionally time-decayed), (c) popularity.
@@ -58,15 +59,19 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     t0 = time.perf_counter()
     if plot is not None:
         check_plot(plot, "next-item")
-    if holdout < 1:
-        raise GraphembError("--holdout must be at least 1.")
     hl = half_life_seconds(half_life)
     options = current_options(workdir, walk_options, train_options, graph_options)
     g = dict(options["graph"])
     logs = logs or _recorded_logs(workdir)
+    dwell_col = g.get("dwell_col")
+    if g.get("min_dwell") is not None and not dwell_col:    # guessed as build-graph does
+        from ..io.tables import DWELL_COLUMNS, open_table
+        header = open_table(logs, g.get("delimiter")).header
+        dwell_col = next((c for c in DWELL_COLUMNS if c in header), None)
     ev = read_events(logs, user_col=g.pop("user_col", None), item_col=g.pop("item_col", None),
                      time_col=g.pop("time_col", None), delimiter=g.get("delimiter"),
-                     extra_columns=(g.get("weight_col"), g.get("event_col")))
+                     extra_columns=(g.get("weight_col"), g.get("event_col"),
+                                    dwell_col))
     order, is_test, is_query = split_last_events(ev["user_codes"], ev["times"], holdout)
     n_events = len(order)
     test_rows, train_rows = order[is_test], order[~is_test]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GraphembError
+from ..options import NODE_CLASSIFICATION, checked
 from ..ingest.edges import graph_from_adjacency, read_mat
 from ..io.ids import id_positions
 from ..vectors import ItemVectors
@@ -16,7 +17,8 @@ from .common import (current_options, format_table, quiet_sklearn, sklearn_modul
 from .metrics import f1_scores, top_k_predictions
 from .plots import check_plot, with_plot
 
-DEFAULT_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+DEFAULT_RATIOS = tuple(float(r) for r in NODE_CLASSIFICATION.defaults.ratios.split(","))
+REPEATS = NODE_CLASSIFICATION.defaults.repeats
 
 
 def sniff_label_delimiter(path) -> str | None:
@@ -78,7 +80,7 @@ def read_labels(path, node_ids: np.ndarray):
     return nodes_u, y, [str(x) for x in names], unknown
 
 
-def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats: int = 10,
+def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats: int = REPEATS,
              seed: int = 0, C: float = 1.0) -> list[dict]:
     """One-vs-rest logistic regression; each test node gets its top-k labels, k = its true
     label count; Micro/Macro-F1 averaged over ``repeats`` random splits per train ratio."""
@@ -116,7 +118,8 @@ def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats:
     return rows
 
 
-def node_classification(labels, *, workdir=None, ratios=DEFAULT_RATIOS, repeats: int = 10,
+@checked(NODE_CLASSIFICATION)
+def node_classification(labels, *, workdir=None, ratios=DEFAULT_RATIOS, repeats: int = REPEATS,
                         seed: int = 0, walk_options=None, train_options=None,
                         quiet: bool = True, plot=None) -> dict:
     """Node classification on the workspace vectors (node,label file), or, for a .mat file
