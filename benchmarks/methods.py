@@ -2,6 +2,7 @@
 
     python benchmarks/methods.py                  # MovieLens and Taobao, 3 seeds (~25 min)
     python benchmarks/methods.py --seeds 1 --only movielens
+    python benchmarks/methods.py --only taobao --seeds 1 --epochs 1 --num-walks 10  # ~15 min
 
 Methods: item2vec (skip-gram on the log's sessions, whole-session window), DeepWalk
 (walks p = q = 1), node2vec (p = 0.5, q = 2, the README's headline walk), LINE-1, LINE-2
@@ -210,15 +211,18 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--only", default="movielens,taobao")
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument("--num-walks", type=int, default=NUM_WALKS)
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args()
+    globals().update(EPOCHS=a.epochs, NUM_WALKS=a.num_walks)
     from graphemb.walks import set_workers
     set_workers(1)
     seeds = list(range(a.seeds))
     methods = a.methods.split(",")
     sets = {"movielens": quality.movielens, "taobao": quality.taobao}
     t_start = time.perf_counter()
-    lines = [f"`python benchmarks/methods.py --seeds {a.seeds}`: d={DIM}, window {WINDOW}, "
+    lines = [f"`python {' '.join(sys.argv)}`: d={DIM}, window {WINDOW}, "
              f"{EPOCHS} epochs, walks {NUM_WALKS} x {WALK_LENGTH}, LINE 1000 samples per node, "
              f"one thread; mean ± sd over seeds {seeds} (baselines of next item have no "
              "seed).", ""]
