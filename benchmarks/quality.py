@@ -220,6 +220,21 @@ def eges_models(walks, node_ids, side_path, *, dim, window, epochs, seed, side_u
     return out
 
 
+def lp_pairs(n, keys, held_out, residual_keys, cats, negatives, rng):
+    """Test pairs (held-out edges, then as many non-edges) and the baselines' scores on
+    them: (a, b, number of positives, {baseline: scores}). Ties broken by popularity."""
+    from graphemb import evaluate as ev
+    tu, tv = held_out
+    weights = ev.negative_weights(negatives, n, keys, tu, tv)
+    na, nb = ev.sample_non_edges(n, len(tu), keys, rng, weights)
+    a, b = np.r_[tu, na], np.r_[tv, nb]
+    base = ev.baseline_scores(n, residual_keys, a, b)
+    pop = base["popularity"]
+    return a, b, len(tu), {"popularity (deg·deg)": pop,
+                           "common neighbours": base["common_neighbours"] + 1e-9 * pop,
+                           "same category": (cats[a] == cats[b]).astype(float) + 1e-9 * pop}
+
+
 def eges_protocol(datasets, seeds, *, dim=160, window=5, epochs=3, side_update="mean",
                   num_walks=20, walk_length=10, tmp=None, attention_lr=0.1,
                   models=("DeepWalk", "GES", "EGES")):
@@ -241,17 +256,8 @@ def eges_protocol(datasets, seeds, *, dim=160, window=5, epochs=3, side_update="
                                  epochs=epochs, seed=seed, side_update=side_update,
                                  attention_lr=attention_lr, models=models)
             for negatives in ("uniform", "degree"):
-                weights = ev.negative_weights(negatives, n, keys, tu, tv)
-                na, nb = ev.sample_non_edges(n, len(tu), keys, rng, weights)
-                a, b = np.r_[tu, na], np.r_[tv, nb]
-                k = len(tu)
-                base = ev.baseline_scores(n, residual_keys, a, b)
-                pop = base["popularity"]
-                scores = {
-                    "popularity (deg·deg)": pop,
-                    "common neighbours": base["common_neighbours"] + 1e-9 * pop,
-                    "same category": (cats[a] == cats[b]).astype(float) + 1e-9 * pop,
-                }
+                a, b, k, scores = lp_pairs(n, keys, (tu, tv), residual_keys, cats, negatives,
+                                           rng)
                 for mname, res in models.items():
                     vec, has = (res, np.ones(n, bool)) if isinstance(res, np.ndarray) else \
                         (res.vectors, res.has_vector)

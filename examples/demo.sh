@@ -15,5 +15,8 @@ graphemb export "$WORK/vectors.parquet"
 # Neighbours with titles. similar only returns items with >= 10 ratings by default
 # (--min-count): rarer films have noisy vectors (README, "similar").
 graphemb similar 1 260 2571 318 -k 5 --names examples/movielens/movies.csv
+# A map of the films coloured by (first) genre, hover for titles; open it in a browser.
+graphemb plot "$WORK/map.html" --method pca --side examples/movielens/movies.csv \
+    --color-by genres --names examples/movielens/movies.csv
 set +x
 "$PYTHON" examples/neighbours.py "$WORK/vectors.parquet" examples/movielens/movies.csv

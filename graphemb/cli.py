@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import signal
 import sys
@@ -11,45 +10,117 @@ import click
 
 from . import __version__, pipeline
 from .errors import GraphembError
-from .search import INDEXES
-from .vectors import DEFAULT_MIN_COUNT as DEFAULT_SIMILAR_MIN_COUNT    # measured there
+from .options import AFTER_VERB, GRAPH, SIDE, SIDE_ONLY, TRAIN, TRAIN_SHARED, VERBS, WALK, Opt
 
 
 
-class _Workers(click.ParamType):
+class SpecOption(click.Option):
+    """A click option generated from a graphemb.options spec (``.spec``)."""
+
+    def __init__(self, *args, spec: Opt, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+
+
+class _Checked:
+    """A click type whose check is the spec's (the API calls the same Opt.check)."""
+
+    def __init__(self, spec: Opt, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+
+    def convert(self, value, param, ctx):
+        value, why = self.spec.problem(value)
+        if why:
+            self.fail(why, param, ctx)
+        return value
+
+
+class _Range(_Checked):
+    def _describe_range(self) -> str:
+        return self.spec.range_text()
+
+
+class _IntRange(_Range, click.IntRange):
+    pass
+
+
+class _FloatRange(_Range, click.FloatRange):
+    pass
+
+
+class _Int(_Checked, click.types.IntParamType):
+    pass
+
+
+class _Float(_Checked, click.types.FloatParamType):
+    pass
+
+
+class _Choice(_Checked, click.Choice):
+    pass
+
+
+class _Window(_Checked, click.ParamType):
+    """--window: N >= 1 positions, or 'session' (with --on sessions: the whole session)."""
+
+    name = "N|session"
+
+
+class _Workers(_Checked, click.ParamType):
     """--workers: N >= 1 threads, or -1 for all cores (as in scikit-learn/joblib)."""
 
     name = "N|-1"
 
-    def convert(self, value, param, ctx):
-        if value is None or isinstance(value, int) and value >= 1:
-            return value
-        try:
-            n = int(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a whole number; give N >= 1, or -1 for all cores.",
-                      param, ctx)
-        if n == -1:
-            return None                      # all cores
-        if n < 1:
-            self.fail(f"{n} threads: give N >= 1, or -1 for all cores.", param, ctx)
-        return n
+
+_PATHS = {"file": dict(dir_okay=False), "file-or-dash": dict(dir_okay=False, allow_dash=True),
+          "dir": dict(file_okay=False)}
 
 
-WORKERS = _Workers()
-# p and q: 1/p and 1/q must be finite and the rejection sampler's acceptance ratio
-# (min(alpha) / max(alpha)) stay far from underflow, so the walks are exactly node2vec's.
-class _FiniteRange(click.FloatRange):
-    """click.FloatRange lets NaN through (every comparison with it is false)."""
+def _click_type(spec: Opt):
+    if spec.kind in _PATHS:
+        return click.Path(**_PATHS[spec.kind])
+    if spec.kind == "workers":
+        return _Workers(spec)
+    if spec.kind == "window":
+        return _Window(spec)
+    if spec.kind in (int, float):
+        if spec.range_text():
+            cls = _IntRange if spec.kind == int else _FloatRange
+            return cls(spec, spec.min, spec.max, spec.min_open, spec.max_open)
+        return (_Int if spec.kind == int else _Float)(spec)
+    if spec.choice_list() is not None:
+        return _Choice(spec, spec.choice_list())
+    return None                                   # text: click's STRING
 
-    def convert(self, value, param, ctx):
-        value = super().convert(value, param, ctx)
-        if value != value:
-            self.fail("nan is not a number in the range.", param, ctx)
-        return value
+
+def _declared(spec: Opt) -> tuple[list[str], dict]:
+    """click's declarations and keyword arguments for one spec."""
+    flag = spec.cli_flag + (f"/{spec.off}" if spec.off else "")
+    decls = [spec.param, flag] + ([spec.short] if spec.short else [])
+    show = spec.show_default
+    if show is None:
+        show = spec.default is not None and spec.default is not False
+    kwargs = dict(help=spec.help, show_default=show, multiple=spec.multiple,
+                  required=spec.required, envvar=spec.envvar, default=spec.default, spec=spec)
+    if spec.kind == bool:
+        if not spec.off:                              # --sg/--cbow is a pair already
+            kwargs["is_flag"] = True
+    else:
+        kwargs["type"] = _click_type(spec)
+    return decls, kwargs
 
 
-PQ_RANGE = _FiniteRange(1e-6, 1e6)
+def options_for(*verbs: str):
+    """Decorator: the options of graphemb.options.VERBS[verb], in --help order."""
+    specs = [s for verb in verbs for s in VERBS[verb] if s.cli]
+
+    def add(f):
+        for spec in reversed(specs):
+            decls, kwargs = _declared(spec)
+            f = click.option(*decls, cls=SpecOption, **kwargs)(f)
+        return f
+    return add
 
 
 class _Group(click.Group):
@@ -96,7 +167,6 @@ def errno_of(exc: OSError) -> int | None:
 def os_error_line(exc: OSError) -> str:
     """'PATH: No space left on device (ENOSPC); earlier artifacts are unchanged.'"""
     import errno as errno_mod
-    import re
 
     code = errno_of(exc)
     text = os.strerror(code) if code else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -130,11 +200,7 @@ Example:
   graphemb export vectors.parquet
 """)
 @click.version_option(__version__, prog_name="graphemb")
-@click.option("--workdir", envvar="GRAPHEMB_WORKDIR", default="graphemb-out", show_default=True,
-              type=click.Path(file_okay=False), help="Workspace folder (or GRAPHEMB_WORKDIR).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries.")
-@click.option("--verbose", "-v", is_flag=True,
-              help="On an internal error, show the traceback (as GRAPHEMB_DEBUG=1).")
+@options_for("graphemb")
 @click.pass_context
 def main(ctx, workdir, quiet, verbose):
     """Item embeddings from behaviour logs: graph, random walks, word2vec, export."""
@@ -154,178 +220,17 @@ def main(ctx, workdir, quiet, verbose):
     workspace.COMMAND = "graphemb " + shlex.join(sys.argv[1:])
 
 
-def graph_options(f, from_edges=True):
-    """Log-reading options; from_edges=False for commands that need a behaviour log."""
-    options = [
-        click.option("--from-edges", type=click.Path(dir_okay=False),
-                     help="Read an edge list (src,dst[,weight]) instead of a log; lines "
-                          "starting with # or % are comments."),
-        click.option("--user-col", help="User column (default: guessed, e.g. user_id, userId)."),
-        click.option("--item-col", help="Item column (default: guessed, e.g. item_id, movieId)."),
-        click.option("--time-col", help="Time column: epoch seconds or ISO-8601 (default: "
-                                        "guessed, e.g. timestamp)."),
-        click.option("--no-header", is_flag=True,
-                     help="The CSV/TSV has no header line: name its fields with --columns."),
-        click.option("--columns", help="With --no-header: every field's name in order, e.g. "
-                                       "user,item,category,behavior,ts."),
-        click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "us", "ns"]),
-                     default="auto", show_default=True,
-                     help="Unit of numeric timestamps; auto: epoch s, ms, us or ns by "
-                          "magnitude (~1e9, 1e12, 1e15, 1e18 today)."),
-        click.option("--weight-col", help="Numeric event weight column (default: each event 1)."),
-        click.option("--event-col", help="Event type column; needs --event-weights."),
-        click.option("--event-weights", help="Weights per event type, e.g. view=1,cart=3,buy=5; "
-                                             "other types are dropped."),
-        click.option("--session-gap", default="30m", show_default=True,
-                     help="Split a user's events where the gap exceeds this (s, m, h, d)."),
-        click.option("--undirected", is_flag=True,
-                     help="Undirected graph. A symmetric listing (every u v also listed as v u "
-                          "with the same weight) keeps its weights; otherwise both directions "
-                          "are summed. Self-loops keep their weight."),
-        click.option("--min-item-count", default=1, show_default=True,
-                     type=click.IntRange(min=1),
-                     help="Drop items with fewer events."),
-        click.option("--max-user-events", type=click.IntRange(min=1),
-                     help="Drop users with more events (bots, spam)."),
-        click.option("--delimiter", help="Field separator (default: by file name, comma or tab, "
-                                         "unless the first line shows another: tab, ; or |)."),
-        click.option("--engine", type=click.Choice(pipeline.ENGINES), default="auto",
-                     show_default=True,
-                     help="numpy: in memory; duckdb: out-of-core for logs larger than memory; "
-                          "spark: Apache Spark via pyspark; auto: duckdb above 2 GB."),
-        click.option("--memory-limit", default="8GB", show_default=True,
-                     help="duckdb engine: memory to use before spilling to disk."),
-    ]
-    if not from_edges:
-        options = options[1:]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _graph_kwargs(kw):
-    keys = ("from_edges", "no_header", "columns", "user_col", "item_col", "time_col",
-            "time_unit", "weight_col",
-            "event_col",
-            "event_weights", "session_gap", "undirected", "min_item_count", "max_user_events",
-            "delimiter", "engine", "memory_limit")
-    return {k: kw.pop(k, None) for k in keys}
-
-
-def walk_options(f):
-    options = [
-        click.option("--num-walks", default=10, show_default=True,
-                     type=click.IntRange(min=1), help="Walks started from each node."),
-        click.option("--walk-length", default=80, show_default=True,
-                     type=click.IntRange(min=2),
-                     help="Nodes per walk (at least 2: a pair to train on)."),
-        click.option("--p", "p", default=1.0, show_default=True, type=PQ_RANGE,
-                     help="node2vec return parameter (1/p weights going back); 1e-6..1e6."),
-        click.option("--q", "q", default=1.0, show_default=True, type=PQ_RANGE,
-                     help="node2vec in-out parameter (1/q weights moving away); 1e-6..1e6."),
-        click.option("--seed", "seed", default=0, show_default=True, type=int,
-                     help="Walks are identical for the same seed, whatever --workers."),
-        click.option("--workers", type=WORKERS,
-                     help="Threads (default, or -1: all cores)."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _walk_kwargs(kw):
-    return {k: kw.pop(k) for k in ("num_walks", "walk_length", "p", "q", "seed", "workers")}
-
-
-def train_options(f, shared_seed=False):
-    """Training options; with shared_seed (for `run`), --seed and --workers come from walk."""
-    options = [
-        click.option("--dim", default=128, show_default=True, type=click.IntRange(min=1),
-                     help="Vector size."),
-        click.option("--window", default=5, show_default=True, type=click.IntRange(min=1),
-                     help="Context window."),
-        click.option("--epochs", default=5, show_default=True, type=click.IntRange(min=1)),
-        click.option("--negative", default=5, show_default=True, type=click.IntRange(min=0),
-                     help="Negative samples per pair (0 with --hs)."),
-        click.option("--sg/--cbow", default=True, show_default=True,
-                     help="Skip-gram or CBOW."),
-        click.option("--hs", is_flag=True, help="Hierarchical softmax."),
-        click.option("--ns-exponent", default=0.75, show_default=True, type=float),
-        click.option("--sample", default=1e-3, show_default=True, type=click.FloatRange(min=0),
-                     help="Down-sampling threshold for frequent nodes (0 = off)."),
-        click.option("--min-count", default=1, show_default=True, type=click.IntRange(min=1),
-                     help="Ignore nodes seen fewer times in the walks (gensim)."),
-    ]
-    if not shared_seed:
-        options += [
-            click.option("--workers", "train_workers", type=WORKERS,
-                         help="Threads (default, or -1: all cores). Only 1 is deterministic "
-                              "in gensim."),
-            click.option("--seed", "train_seed", default=0, show_default=True, type=int),
-        ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _train_kwargs(kw, seed=None, workers=None):
-    out = {k: kw.pop(k) for k in ("dim", "window", "epochs", "negative", "sg", "hs",
-                                  "ns_exponent", "sample", "min_count")}
-    out["workers"] = kw.pop("train_workers", workers)
-    out["seed"] = kw.pop("train_seed", seed)
-    return out
-
-
-def side_info_options(f, item_flag="--item-col"):
-    """EGES options; `run` names the id column --side-item-col (--item-col is the log's)."""
-    options = [
-        click.option("--side-info", type=click.Path(dir_okay=False),
-                     help="Item table (CSV/TSV/Parquet: item id + categorical columns): train "
-                          "EGES and give cold-start items (in the table, not the graph) "
-                          "vectors too."),
-        click.option("--side-cols", help="Side-information columns, e.g. genre,year (default: "
-                                         "every column whose values are shared by several "
-                                         "items)."),
-        click.option(item_flag, "side_item_col",
-                     help="Item id column of --side-info (default: guessed, e.g. item_id, "
-                          "movieId)."),
-        click.option("--fusion", type=click.Choice(["eges", "ges"]), default="eges",
-                     show_default=True, help="eges: learned per-item weights; ges: plain "
-                                             "average."),
-        click.option("--multi-value", type=click.Choice(["whole", "first"]), default="whole",
-                     show_default=True, help="A value like A|B: as one category (whole) or "
-                                             "as A."),
-        click.option("--side-update", type=click.Choice(["mean", "sqrt", "sum"]), default="mean",
-                     show_default=True,
-                     help="Step of a side-value embedding: divided by the number of items "
-                          "sharing the value (mean), by its square root, or not (sum, as in "
-                          "the EGES paper, where a popular category swamps the item ids)."),
-        click.option("--attention-lr", type=click.FloatRange(min=0, min_open=True),
-                     default=0.1, show_default=True,
-                     help="EGES attention learning rate, as a multiple of --alpha's (0.1 "
-                          "measured better than 1 on MovieLens and Taobao)."),
-        click.option("--trainer", type=click.Choice(["gensim", "numba"]), default="gensim",
-                     show_default=True, help="Plain skip-gram with gensim or graphemb's Numba "
-                                             "trainer (--side-info always uses the latter)."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _side_kwargs(kw, ctx=None):
-    out = {k: kw.pop(k) for k in ("side_info", "side_cols", "fusion", "multi_value", "trainer",
-                                  "side_update", "attention_lr")}
-    out["item_col"] = kw.pop("side_item_col")
-    if ctx is not None and out["side_info"] is None:
-        # Options of EGES alone would do nothing without its table: refuse them.
-        idle = [ctx.command.params[[p.name for p in ctx.command.params].index(k)].opts[0]
-                for k in ("side_cols", "fusion", "multi_value", "side_update", "attention_lr",
-                          "side_item_col") if _given(ctx, {k: None})]
+def _side_options(ctx, kw) -> dict:
+    """The EGES options (train's keywords); refused without --side-info (they would do nothing)."""
+    side = SIDE.pick(kw)
+    if side["side_info"] is None:
+        flags = {p.name: p.opts[0] for p in ctx.command.params}
+        idle = [flags[SIDE.by_name[k].param] for k in SIDE_ONLY
+                if _given(ctx, {SIDE.by_name[k].param: None})]
         if idle:
             raise click.UsageError(f"{', '.join(idle)} only apply with --side-info (EGES); "
                                    "add the item table or drop them.")
-    return out
+    return side
 
 
 @main.command("build-graph", epilog="""\b
@@ -333,14 +238,14 @@ Examples:
   graphemb build-graph logs.csv
   graphemb build-graph logs.parquet --user-col uid --item-col sku --time-col ts --session-gap 1h
   graphemb build-graph --from-edges edges.csv --undirected
+  graphemb build-graph today.csv --append --decay 0.9   # add a day to the graph so far
 """)
 @click.argument("logs", required=False, type=click.Path(dir_okay=False))
-@graph_options
+@options_for("build-graph")
 @click.pass_context
 def build_graph_cmd(ctx, logs, **kw):
     """Build the weighted item graph from a behaviour log (CSV, TSV or Parquet, optionally .gz)."""
-    m = pipeline.build_graph(logs, workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                             **_graph_kwargs(kw))
+    m = pipeline.build_graph(logs, workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], **kw)
     c = m["counts"]
     _say(ctx, _table([(k.replace("_", " "), f"{v:,}") for k, v in c.items()]))
     if m["params"].get("time_unit"):
@@ -360,13 +265,11 @@ Examples:
   graphemb walk --p 0.5 --q 2        # node2vec
   graphemb walk --shard 2/4          # the 2nd quarter of the walks (for N machines)
 """)
-@walk_options
-@click.option("--shard", help="Walk only shard i of N (i/N, 1-based) into walks-shard-i-of-N/.")
+@options_for("walk")
 @click.pass_context
 def walk_cmd(ctx, shard, **kw):
     """Random walks on the graph: DeepWalk (p = q = 1) or node2vec."""
-    m = pipeline.walk(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], shard=shard,
-                      **_walk_kwargs(kw))
+    m = pipeline.walk(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], shard=shard, **kw)
     c, t = m["counts"], m["timings"]
     folder = "walks" if not shard else "walks-shard-{}-of-{}".format(*m["params"]["shard"])
     _say(ctx, f"{c['walks']:,} walks, {c['steps']:,} steps in {t['walk_seconds']:.2f}s "
@@ -382,16 +285,22 @@ Examples:
   graphemb train --side-info movies.csv --side-cols genres --multi-value first   # EGES
   graphemb train --side-info items.parquet --fusion ges
   graphemb train --trainer numba         # plain skip-gram, graphemb's own trainer
+  graphemb train --on sessions --window session   # item2vec on the log's sessions
+  graphemb train --model line2 --samples-per-node 2000   # LINE, second order
 """)
-@train_options
-@click.option("--walks", "walk_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Walk folder(s) to train on (repeat for shards); default: the workspace's.")
-@side_info_options
+@options_for("train")
 @click.pass_context
 def train_cmd(ctx, walk_dirs, **kw):
-    """Train word2vec on the walks (or EGES/GES with --side-info)."""
+    """Train word2vec on the walks (EGES/GES with --side-info, item2vec with --on sessions,
+    LINE with --model line1|line2)."""
+    if kw["model"] != "skipgram":
+        # The API sees only values; here a LINE run also refuses a typed default (--window 5).
+        idle = [o for o, k in (("--window", "window"), ("--epochs", "epochs"),
+                               ("--sample", "sample")) if _given(ctx, {k: None})]
+        if idle:
+            raise pipeline.not_for_line(idle)
     m = pipeline.train(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"],
-                       walk_dirs=walk_dirs or None, **_side_kwargs(kw, ctx), **_train_kwargs(kw))
+                       walk_dirs=walk_dirs or None, **_side_options(ctx, kw), **TRAIN.pick(kw))
     _say_trained(ctx, m)
 
 
@@ -416,12 +325,7 @@ Examples:
   graphemb export - --format word2vec | head        # to stdout
 """)
 @click.argument("output", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(pipeline.FORMATS),
-              help="Default: from the file name (.parquet, .txt, .bin, .npy, .csv).")
-@click.option("--what", type=click.Choice(["vectors", "side-info", "attention"]),
-              default="vectors", show_default=True,
-              help="Item vectors (EGES: with cold-start items, column cold_start), or an EGES "
-                   "model's side-information embeddings or attention weights.")
+@options_for("export")
 @click.pass_context
 def export_cmd(ctx, output, fmt, what):
     """Write the item vectors (item_id, vector) to a file, or to stdout with - (CSV unless
@@ -444,19 +348,14 @@ Example:
   graphemb run ratings.csv --side-info movies.csv --side-cols genres --multi-value first -o v.parquet
 """)
 @click.argument("logs", required=False, type=click.Path(dir_okay=False))
-@graph_options
-@walk_options
-@functools.partial(train_options, shared_seed=True)
-@functools.partial(side_info_options, item_flag="--side-item-col")
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Export the vectors here as well.")
+@options_for("run")
 @click.pass_context
 def run_cmd(ctx, logs, output, **kw):
     """Run build-graph, walk, train (and export) with one set of options (LOGS, or an edge
     list with --from-edges)."""
-    side = _side_kwargs(kw, ctx)
-    g, w = _graph_kwargs(kw), _walk_kwargs(kw)
-    t = {**_train_kwargs(kw, seed=w["seed"], workers=w["workers"]), **side}
+    side = _side_options(ctx, kw)
+    g, w = GRAPH.pick(kw), WALK.pick(kw)
+    t = {**TRAIN_SHARED.pick(kw), "seed": w["seed"], "workers": w["workers"], **side}
     r = pipeline.run(logs, output, workdir=ctx.obj["workdir"], graph_options=g, walk_options=w,
                      train_options=t, quiet=ctx.obj["quiet"])
     c = r["graph"]["counts"]
@@ -479,20 +378,12 @@ def _given(ctx, values: dict) -> dict:
     return {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in defaults}
 
 
-def _trainer_option(f):
-    """--trainer for the evaluate commands that retrain (default: as the workspace model)."""
-    return click.option("--trainer", type=click.Choice(["gensim", "numba"]), default=None,
-                        help="Retrain with gensim or graphemb's Numba skip-gram trainer "
-                             "(default: the workspace model's trainer, else gensim).")(f)
-
-
 def _options_given(ctx, kw):
+    """The walk and train options typed on the command line (evaluate: the rest come from the
+    workspace); --seed and --workers serve both."""
     trainer = kw.pop("trainer", None)
-    w = _walk_kwargs(kw)
-    t = _train_kwargs(kw, seed=w["seed"], workers=w["workers"])
-    t_src = {k: v for k, v in t.items() if k not in ("seed", "workers")}
-    t_given = _given(ctx, t_src)
-    w_given = _given(ctx, w)
+    w_given = _given(ctx, WALK.pick(kw))
+    t_given = _given(ctx, TRAIN_SHARED.pick(kw))
     for k in ("seed", "workers"):
         if k in w_given:
             t_given[k] = w_given[k]
@@ -501,13 +392,19 @@ def _options_given(ctx, kw):
     return w_given, t_given
 
 
-def _eval_output(ctx, task, output, result):
-    from .workspace import write_json
-    from .workspace import Workspace
+def _evaluate(ctx, task, output, summary, **options):
+    """Run graphemb.evaluate's TASK, print summary(counts) and its table, write the JSON."""
+    from . import evaluate
+    from .workspace import Workspace, write_json
 
+    name = task.replace("-", "_")
+    r = getattr(evaluate, name)(workdir=ctx.obj["workdir"], quiet=ctx.obj["quiet"], **options)
+    for line in summary(r["counts"]):
+        click.echo(line)
+    click.echo(getattr(evaluate, f"{name}_table")(r))
     path = output or Workspace(ctx.obj["workdir"]).root / "eval" / f"{task}.json"
-    write_json(path, result)
-    _say(ctx, f"wrote {path}")
+    write_json(path, r)
+    _say(ctx, f"wrote {path}" + (f" and {r['plot']}" if r.get("plot") else ""))
 
 
 @main.group("evaluate", cls=_Group, epilog="""\b
@@ -536,22 +433,9 @@ Examples:
   graphemb evaluate link-prediction
   graphemb evaluate link-prediction --negatives degree --trainer numba
 """)
-@click.option("--test-fraction", default=1 / 3, show_default="1/3",
-              type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              help="Share of the edges held out, never one of a random spanning forest (the "
-                   "residual graph keeps the full graph's connected components).")
-@click.option("--negatives", type=click.Choice(["uniform", "degree"]), default="uniform",
-              show_default=True,
-              help="Test non-edges (not word2vec's --negative): endpoints drawn uniformly, "
-                   "or in proportion to their degree among the held-out edges (then "
-                   "popularity alone cannot tell them from the held-out edges).")
-@walk_options
-@functools.partial(train_options, shared_seed=True)
-@_trainer_option
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="JSON file (default: WORKDIR/eval/link-prediction.json).")
+@options_for("evaluate link-prediction")
 @click.pass_context
-def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
+def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, plot, **kw):
     """Hold out edges (node2vec protocol), retrain on the residual graph, and report the AUC
     of embedding scorers (centred cosine, dot, Hadamard + logistic regression) and graph
     baselines (popularity, common neighbours, Adamic-Adar) on the same held-out pairs.
@@ -559,42 +443,25 @@ def evaluate_link_prediction_cmd(ctx, test_fraction, negatives, output, **kw):
     The held-out edges and as many non-edges are split in two halves: the logistic
     regression is fitted on one, and every scorer is measured on the other.
     """
-    from . import evaluate
-
-    w, t = _options_given(ctx, kw)
-    r = evaluate.link_prediction(workdir=ctx.obj["workdir"], test_fraction=test_fraction,
-                                 negatives=negatives, seed=w.get("seed", 0), walk_options=w,
-                                 train_options=t, quiet=ctx.obj["quiet"])
-    c = r["counts"]
-    click.echo(f"link prediction: {c['held_out_edges']:,} of {c['undirected_edges']:,} edges "
+    def summary(c):
+        yield (f"link prediction: {c['held_out_edges']:,} of {c['undirected_edges']:,} edges "
                f"held out and as many {negatives} non-edges; AUC on {c['test_edges']:,} + "
                f"{c['test_non_edges']:,} of them (the rest fit the logistic regression)")
-    if c["held_out_edges"] < c["held_out_requested"]:
-        click.echo(f"note: only {c['held_out_edges']:,} edges lie outside a spanning forest, "
+        if c["held_out_edges"] < c["held_out_requested"]:
+            yield (f"note: only {c['held_out_edges']:,} edges lie outside a spanning forest, "
                    f"fewer than the {c['held_out_requested']:,} asked for")
-    click.echo(evaluate.link_prediction_table(r))
-    _eval_output(ctx, "link-prediction", output, r)
+
+    w, t = _options_given(ctx, kw)
+    _evaluate(ctx, "link-prediction", output, summary, test_fraction=test_fraction,
+              negatives=negatives, seed=w.get("seed", 0), walk_options=w, train_options=t,
+              plot=plot)
 
 
 @evaluate_group.command("node-classification")
-@click.option("--labels", required=True, type=click.Path(dir_okay=False),
-              help="node,label rows (comma, tab or space separated; several per node "
-                   "allowed), or a .mat file with `network` and `group` (the graph is then "
-                   "taken from the file).")
-@click.option("--ratios", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", show_default=True,
-              help="Train ratios, comma separated.")
-@click.option("--repeats", default=10, show_default=True, type=int,
-              help="Random splits averaged per ratio.")
-@walk_options
-@functools.partial(train_options, shared_seed=True)
-@_trainer_option
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="JSON file (default: WORKDIR/eval/node-classification.json).")
+@options_for("evaluate node-classification")
 @click.pass_context
-def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw):
+def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, plot, **kw):
     """One-vs-rest logistic regression on the vectors; Micro/Macro-F1 per train ratio."""
-    from . import evaluate
-
     try:
         ratio_list = [float(x) for x in ratios.split(",") if x.strip()]
     except ValueError:
@@ -602,8 +469,6 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
             from None
     if not ratio_list or not all(0 < x < 1 for x in ratio_list):
         raise click.BadParameter("each ratio must be between 0 and 1", param_hint="--ratios")
-    if repeats < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--repeats")
     w, t = _options_given(ctx, kw)
     if not str(labels).lower().endswith(".mat") and (w or t):
         given = sorted({f"--{k.replace('_', '-')}" for k in (*w, *t)})
@@ -611,55 +476,33 @@ def evaluate_node_classification_cmd(ctx, labels, ratios, repeats, output, **kw)
             f"{', '.join(given)}: node-classification with a label file classifies the "
             "workspace's trained vectors and would ignore walk and train options; run "
             "`graphemb walk`/`graphemb train` with them first (only a .mat file is retrained).")
-    r = evaluate.node_classification(labels, workdir=ctx.obj["workdir"], ratios=ratio_list,
-                                     repeats=repeats, seed=w.get("seed", 0), walk_options=w,
-                                     train_options=t, quiet=ctx.obj["quiet"])
-    c = r["counts"]
-    click.echo(f"node classification: {c['labelled_nodes']:,} nodes, {c['labels']} labels, "
-               f"{repeats} splits per ratio")
-    click.echo(evaluate.node_classification_table(r))
-    _eval_output(ctx, "node-classification", output, r)
+    _evaluate(ctx, "node-classification", output,
+              lambda c: [f"node classification: {c['labelled_nodes']:,} nodes, {c['labels']} "
+                         f"labels, {repeats} splits per ratio"],
+              labels=labels, ratios=ratio_list, repeats=repeats, seed=w.get("seed", 0),
+              walk_options=w, train_options=t, plot=plot)
 
 
 @evaluate_group.command("next-item")
 @click.argument("logs", required=False, type=click.Path(dir_okay=False))
-@click.option("--holdout", default=1, show_default=True, type=int,
-              help="Last events held out per user.")
-@click.option("--exclude-history", is_flag=True,
-              help="Never rank items the user already had (for all methods).")
-@click.option("--center/--no-center", default=True, show_default=True,
-              help="Subtract the mean item vector before cosine (removes the direction that "
-                   "rare items share).")
-@click.option("--half-life", help="Time decay of the user vector, e.g. 7d (default: none).")
-@functools.partial(graph_options, from_edges=False)
-@walk_options
-@functools.partial(train_options, shared_seed=True)
-@_trainer_option
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="JSON file (default: WORKDIR/eval/next-item.json).")
+@options_for("evaluate next-item")
 @click.pass_context
 def evaluate_next_item_cmd(ctx, logs, holdout, exclude_history, center, half_life, output,
-                           **kw):
+                           plot, **kw):
     """Hold out each user's last event, build/walk/train on the rest, rank the whole catalogue
     (HitRate, Recall@10/20/50, MRR) against a most-popular baseline.
 
     LOGS defaults to the log the workspace graph was built from.
     """
-    from . import evaluate
-
-    g = _graph_kwargs(kw)
-    g.pop("from_edges")
-    g = _given(ctx, g)
+    g = _given(ctx, GRAPH.without("from_edges").pick(kw))
     w, t = _options_given(ctx, kw)
-    r = evaluate.next_item(logs, workdir=ctx.obj["workdir"], holdout=holdout,
-                           exclude_history=exclude_history, center=center,
-                           half_life=half_life, graph_options=g, walk_options=w,
-                           train_options=t, quiet=ctx.obj["quiet"])
-    c = r["counts"]
-    click.echo(f"next item: {c['test_users']:,} users, catalogue of {c['catalogue']:,} items "
-               f"({c['catalogue_with_vector']:,} with a vector)")
-    click.echo(evaluate.next_item_table(r))
-    _eval_output(ctx, "next-item", output, r)
+    _evaluate(ctx, "next-item", output,
+              lambda c: [f"next item: {c['test_users']:,} users, catalogue of "
+                         f"{c['catalogue']:,} items ({c['catalogue_with_vector']:,} with a "
+                         "vector)"],
+              logs=logs, holdout=holdout, exclude_history=exclude_history, center=center,
+              half_life=half_life, graph_options=g, walk_options=w, train_options=t,
+              plot=plot)
 
 
 @main.command("similar", epilog="""\b
@@ -670,36 +513,7 @@ Examples:
   graphemb similar 318 --index lsh --tables 16 --bits 12
 """)
 @click.argument("items", nargs=-1)
-@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Neighbours per item.")
-@click.option("--items-file", type=click.Path(dir_okay=False),
-              help="One item id per line (first column of a CSV).")
-@click.option("--min-count", default=DEFAULT_SIMILAR_MIN_COUNT, show_default=True,
-              type=click.IntRange(min=1),
-              help="Neighbours must have at least this many events (node table count): "
-                   "rarer items have noisy vectors. Queries can be any item.")
-@click.option("--names", "names_path", type=click.Path(dir_okay=False),
-              help="Table of item names (e.g. movies.csv: movieId,title,...) to print beside "
-                   "the ids.")
-@click.option("--name-col", help="Name column of --names (default: its first text column).")
-@click.option("--names-id-col", help="Id column of --names (default: guessed, e.g. item_id, "
-                                     "movieId, id).")
-@click.option("--index", type=click.Choice(list(INDEXES)), default="exact",
-              show_default=True,
-              help="Exact blocked search, a random-projection LSH index, or hnswlib (optional "
-                   "dependency); approximate ones report their recall against exact.")
-@click.option("--tables", default=16, show_default=True, type=click.IntRange(min=1),
-              help="LSH hash tables (OR: more finds more).")
-@click.option("--bits", default=12, show_default=True, type=click.IntRange(1, 62),
-              help="LSH bits per table (AND: more makes buckets smaller).")
-@click.option("--probes", default=0, show_default=True, type=click.IntRange(min=0),
-              help="LSH multi-probe: also visit buckets one uncertain bit away.")
-@click.option("--cold", is_flag=True,
-              help="Also return cold-start items (EGES/GES side information, no events) as "
-                   "neighbours, flagged in a cold_start column.")
-@click.option("--center/--no-center", default=True, show_default=True,
-              help="Subtract the mean item vector before cosine (removes the direction that "
-                   "rare items share).")
+@options_for("similar")
 @click.pass_context
 def similar_cmd(ctx, items, k, items_file, min_count, names_path, name_col, names_id_col, index,
                 tables, bits, probes, cold, center):
@@ -752,16 +566,7 @@ Examples:
   graphemb user-vectors logs.csv --half-life 7d -o users.parquet
 """)
 @click.argument("logs", type=click.Path(dir_okay=False))
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Parquet file (default: WORKDIR/user_vectors.parquet).")
-@click.option("--half-life", help="Exponential time decay from the user's latest event, e.g. 7d.")
-@click.option("--user-col", help="User column (default: guessed).")
-@click.option("--item-col", help="Item column (default: guessed).")
-@click.option("--time-col", help="Time column (default: guessed).")
-@click.option("--delimiter", help="Field separator (default: by file name).")
-@click.option("--center/--no-center", default=True, show_default=True,
-              help="Subtract the mean item vector before cosine (removes the direction that "
-                   "rare items share).")
+@options_for("user-vectors")
 @click.pass_context
 def user_vectors_cmd(ctx, logs, output, half_life, user_col, item_col, time_col, delimiter,
                      center):
@@ -782,15 +587,7 @@ Examples:
   graphemb recommend 42 --user-vectors users.parquet --keep-seen
 """)
 @click.argument("user")
-@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--user-vectors", "user_vectors_path", type=click.Path(dir_okay=False),
-              help="Default: WORKDIR/user_vectors.parquet.")
-@click.option("--logs", type=click.Path(dir_okay=False),
-              help="Log of seen items (default: the one user-vectors read).")
-@click.option("--keep-seen", is_flag=True, help="Also rank items the user has seen.")
-@click.option("--cold", is_flag=True,
-              help="Also rank cold-start items (EGES/GES side information, no events), "
-                   "flagged in a cold_start column.")
+@options_for("recommend")
 @click.pass_context
 def recommend_cmd(ctx, user, k, user_vectors_path, logs, keep_seen, cold):
     """Top-k items for USER by cosine to the user vector, items seen left out."""
@@ -828,6 +625,40 @@ def status_cmd(ctx):
         ctx.exit(1)
 
 
+@main.command("plot", epilog="""\b
+Examples:
+  graphemb plot map.png map.html --color-by genres    # EGES model: its side table
+  graphemb plot map.html --side examples/movielens/movies.csv --color-by genres \\
+      --names examples/movielens/movies.csv
+  graphemb plot map.png --method pca --min-count 1 --max-points 5000 --seed 3
+""")
+@click.argument("outputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@options_for("plot")
+@click.pass_context
+def plot_cmd(ctx, outputs, method, color_by, side, item_col, top, names_path, name_col,
+             names_id_col, max_points, min_count, seed, size):
+    """Draw a 2-D map of the item vectors (UMAP or PCA) coloured by a side-information
+    column, as PNG and/or self-contained HTML with hover labels (OUTPUT's suffix decides)."""
+    from .plotting import parse_size, plot
+
+    if not color_by and _given(ctx, {"top": top}):
+        raise click.UsageError("--top only applies with --color-by; add it or drop --top.")
+    r = plot(outputs, workdir=ctx.obj["workdir"], method=method, color_by=color_by,
+             side=side, item_col=item_col, top=top, names=names_path, name_col=name_col,
+             names_id_col=names_id_col, max_points=max_points, seed=seed, min_count=min_count,
+             size=parse_size(size))
+    rare = (f"; {r['rare_left_out']:,} items with fewer than {min_count} events left out "
+            "(--min-count 1 for all)" if r["rare_left_out"] else "")
+    sample = "" if r["sample"] == "all" else f" ({r['sample']})"
+    _say(ctx, f"{r['points']:,} items plotted{sample}, {r['cold_start_points']:,} of them "
+              f"cold-start{rare}")
+    _say(ctx, f"projection: {r['method'].upper()} ({r['method_reason']})")
+    if color_by:
+        shown = ", ".join(f"{e['label']} {e['items']:,}" for e in r["legend"])
+        _say(ctx, f"colours by {color_by}: {shown}")
+    _say(ctx, f"wrote {', '.join(r['files'])}")
+
+
 # -q/--quiet and -v/--verbose after the subcommand too (`graphemb walk -q`), as before it.
 
 def _set_quiet(ctx, param, value):
@@ -846,14 +677,11 @@ def _add_verbosity(group: click.Group) -> None:
             _add_verbosity(command)
             continue
         taken = {o for p in command.params for o in getattr(p, "opts", [])}
-        if not taken & {"-q", "--quiet"}:
-            command.params.append(click.Option(
-                ["--quiet", "-q"], is_flag=True, expose_value=False, callback=_set_quiet,
-                help="No progress bars or summaries (also before the command)."))
-        if not taken & {"-v", "--verbose"}:
-            command.params.append(click.Option(
-                ["--verbose", "-v"], is_flag=True, expose_value=False, callback=_set_verbose,
-                help="Traceback on an internal error (also before the command)."))
+        for spec, callback in zip(AFTER_VERB, (_set_quiet, _set_verbose)):
+            if not taken & set(spec.decls):
+                decls, kwargs = _declared(spec)
+                command.params.append(SpecOption(decls, **kwargs, expose_value=False,
+                                                 callback=callback))
 
 
 _add_verbosity(main)     # keep last: it reaches only the commands defined above

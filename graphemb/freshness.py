@@ -7,11 +7,40 @@ import shlex
 from pathlib import Path
 
 from .errors import GraphembError
+from .ingest.times import parse_duration
+from .options import GRAPH, TRAIN, WALK, Opt
 from .workspace import DEFAULT_WORKDIR, RERUN, Workspace, check_fresh, read_manifest
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def _as_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):                       # --event-weights
+        return ",".join(f"{k}={v:g}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):              # --columns, --side-cols
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _args(opt: Opt, value, every: bool = False) -> list[str]:
+    """The command-line words that give ``opt`` its recorded ``value``: none for the default
+    unless ``every`` (a flag never)."""
+    if value is None or (not every or opt.kind == bool) and value == opt.default:
+        return []
+    if opt.kind == bool:
+        return [opt.cli_flag] if value else [opt.off] if opt.off else []
+    return [opt.cli_flag, _as_text(value)]
+
+
+def _recorded_args(stage, p: dict, every: bool, skip=()) -> list[str]:
+    """Every option of ``stage`` recorded in the manifest params ``p`` (graphemb.options)."""
+    return [a for o in stage if o.cli and o.manifest and o.name not in skip
+            for a in _args(o, p.get(o.manifest), every)]
+
+
+# Recorded differently from how they are given: the graph's source, the session gap (in
+# seconds), --columns (with --no-header), the engine (the one auto chose), the walk threads.
+_GRAPH_OWN = ("from_edges", "session_gap", "columns", "engine")
 
 
 def _graph_command(p: dict) -> str:
@@ -21,61 +50,51 @@ def _graph_command(p: dict) -> str:
     else:
         args.append(p.get("logs") or "LOGS")
         gap = p.get("session_gap_seconds")
-        if gap is not None and gap != 1800:
+        if gap is not None and gap != parse_duration(GRAPH.session_gap.default):
             args += ["--session-gap", f"{gap:g}s"]
-        for key in ("weight_col", "event_col"):
-            if p.get(key):
-                args += [_flag(key), p[key]]
-        if p.get("event_weights"):
-            args += ["--event-weights",
-                     ",".join(f"{k}={v:g}" for k, v in p["event_weights"].items())]
         if p.get("columns"):
-            args += ["--no-header", "--columns", ",".join(p["columns"])]
-        if p.get("time_unit_option") not in (None, "auto"):
-            args += ["--time-unit", p["time_unit_option"]]
+            args += ["--no-header", "--columns", _as_text(p["columns"])]
         if p.get("engine") and p["engine"] != "numpy":
             args += ["--engine", p["engine"]]
-    if p.get("undirected"):
-        args.append("--undirected")
-    if (p.get("min_item_count") or 1) > 1:
-        args += ["--min-item-count", str(p["min_item_count"])]
-    if p.get("max_user_events"):
-        args += ["--max-user-events", str(p["max_user_events"])]
-    return shlex.join(args)
+    command = shlex.join(args + _recorded_args(GRAPH, p, False, _GRAPH_OWN))
+    if "appended_to" in p:
+        # An appended graph is remade by building the first log and appending each later one
+        # (the options of the earlier days are not recorded: the same ones are assumed).
+        decay = [] if p.get("decay", 1) == 1 else ["--decay", f"{p['decay']:g}"]
+        steps = [shlex.join(["graphemb", "build-graph", h.get("logs") or h.get("edges", "?")])
+                 for h in p.get("history", [])[:1]]
+        steps += [shlex.join(["graphemb", "build-graph", h.get("logs") or h.get("edges", "?"),
+                              "--append"]) for h in p.get("history", [])[1:]]
+        command = " && ".join(steps + [command + " " + shlex.join(["--append", *decay])])
+    return command
 
 
 def _walk_command(p: dict) -> str:
-    args = ["graphemb", "walk", "--num-walks", str(p["num_walks"]), "--walk-length",
-            str(p["walk_length"]), "--p", f"{p['p']:g}", "--q", f"{p['q']:g}", "--seed",
-            str(p["seed"])]
+    args = ["graphemb", "walk", *_recorded_args(WALK, p, True, ("workers",))]
     if p.get("shard"):
         args += ["--shard", "{}/{}".format(*p["shard"])]
     return shlex.join(args)
 
 
 def _train_command(p: dict) -> str:
-    args = ["graphemb", "train"]
-    for key in ("dim", "window", "epochs", "negative"):
-        if key in p:
-            args += [_flag(key), str(p[key])]
     method = p.get("method", "word2vec")
+    # graphemb's trainer records sg and hs it cannot change and no --min-count
+    fixed = ("workers", "alpha") + (("sg", "hs", "min_count") if method != "word2vec" else ())
+    args = ["graphemb", "train", *_recorded_args(TRAIN, p, True, fixed)]
     if method in ("eges", "ges"):
         if p.get("side_info"):
             args += ["--side-info", str(p["side_info"])]
         if p.get("side_cols"):
-            args += ["--side-cols", ",".join(p["side_cols"])]
+            args += ["--side-cols", _as_text(p["side_cols"])]
         args += ["--fusion", method]
     elif method == "skipgram":
         args += ["--trainer", "numba"]
-    else:
-        if p.get("sg") is False:
-            args.append("--cbow")
-        if p.get("hs"):
-            args.append("--hs")
-        if (p.get("min_count") or 1) > 1:
-            args += ["--min-count", str(p["min_count"])]
-    if p.get("seed") is not None:
-        args += ["--seed", str(p["seed"])]
+    elif method == "item2vec":
+        args += ["--on", "sessions"]
+    elif method in ("line1", "line2"):
+        args += ["--model", method]
+        if p.get("samples_per_node") not in (None, 1000):
+            args += ["--samples-per-node", f"{p['samples_per_node']:g}"]
     return shlex.join(args)
 
 
@@ -83,12 +102,25 @@ def _summary(stage: str, p: dict) -> str:
     if stage == "graph":
         source = p.get("logs") or p.get("edges") or "?"
         unit = f", times in {p['time_unit']}" if p.get("time_unit") else ""
-        return f"{source}{', undirected' if p.get('undirected') else ''}{unit}"
+        ends = (f", sessions end on {','.join(p['end_session_on'])}"
+                if p.get("end_session_on") else "")
+        dwell = (f", dwell >= {p['min_dwell_seconds']:g}s ({p['dwell_col']})"
+                 if p.get("min_dwell_seconds") else "")
+        return f"{source}{', undirected' if p.get('undirected') else ''}{unit}{ends}{dwell}"
     if stage == "walks":
         return f"{p['num_walks']} x {p['walk_length']} nodes, p={p['p']:g} q={p['q']:g}, " \
                f"seed {p['seed']}"
     return f"{p.get('method', 'word2vec')}, dim {p.get('dim')}, window {p.get('window')}, " \
            f"epochs {p.get('epochs')}"
+
+
+def _model_reads_walks(ws: Workspace) -> bool:
+    """Whether the workspace's model (if any) was trained on walks."""
+    try:
+        inputs = read_manifest(ws.model, "model").get("inputs", {})
+    except GraphembError:
+        return True
+    return any(name.rstrip("0123456789") == "walks" for name in inputs)
 
 
 def status(workdir=None) -> list[dict]:
@@ -99,7 +131,11 @@ def status(workdir=None) -> list[dict]:
         raise GraphembError(f"{ws.root}: no workspace here; run `graphemb build-graph LOGS` "
                             "(or pass --workdir).")
     walk_folders = [ws.walks] if ws.walks.exists() else sorted(ws.root.glob("walks-shard-*"))
-    stages = [("graph", ws.graph)] + [("walks", f) for f in walk_folders or [ws.walks]] + \
+    if not walk_folders and not _model_reads_walks(ws):
+        walk_folders = []       # LINE or item2vec: no walk stage to report (or rebuild)
+    else:
+        walk_folders = walk_folders or [ws.walks]
+    stages = [("graph", ws.graph)] + [("walks", f) for f in walk_folders] + \
         [("model", ws.model)]
     rows, upstream_bad = [], False
     for stage, folder in stages:
@@ -143,5 +179,5 @@ def status(workdir=None) -> list[dict]:
     if str(ws.root) != DEFAULT_WORKDIR:
         for row in rows:
             row["command"] = row["command"].replace(
-                "graphemb ", f"graphemb --workdir {shlex.quote(str(ws.root))} ", 1)
+                "graphemb ", f"graphemb --workdir {shlex.quote(str(ws.root))} ")
     return rows

@@ -285,6 +285,62 @@ def graph_from_coded_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
     return graph, int(n_items - len(kept))
 
 
+def merge_graphs(old: Graph, new: Graph, decay: float = 1.0, old_sessions=None,
+                 new_sessions=None) -> tuple[Graph, np.ndarray, tuple | None]:
+    """A day's graph added to the graph so far: the union of their items (matched by id as
+    text), old edge weights times ``decay`` plus the new ones, event counts summed (not
+    decayed), nodes renumbered by count as build-graph numbers them.
+
+    Both graphs' CSR rows are taken as they are (an undirected graph already holds both
+    directions), so summing entries keeps each one's meaning. Returns (merged graph, the
+    previous node index of every merged node (-1 for an item new today), the sessions of
+    both in merged node indices, or None unless both have sessions).
+    """
+    import pandas as pd
+
+    old_text = pd.Index(np.asarray(old.node_ids).astype(str))
+    new_text = pd.Index(np.asarray(new.node_ids).astype(str))
+    pos = old_text.get_indexer(new_text)              # new node -> old node, -1 if new
+    fresh = np.flatnonzero(pos < 0)
+    code_of_new = pos.copy()
+    code_of_new[fresh] = old.num_nodes + np.arange(len(fresh))
+    old_ids, new_ids = np.asarray(old.node_ids), np.asarray(new.node_ids)
+    if old_ids.dtype.kind in "iu" and new_ids.dtype.kind in "iu":
+        ids = np.concatenate([old_ids.astype(np.int64), new_ids[fresh].astype(np.int64)])
+    else:
+        ids = np.concatenate([old_ids.astype(str), new_ids[fresh].astype(str)]).astype(object)
+    counts = np.concatenate([np.asarray(old.node_counts, dtype=np.int64),
+                             np.zeros(len(fresh), dtype=np.int64)])
+    np.add.at(counts, code_of_new, np.asarray(new.node_counts, dtype=np.int64))
+
+    def edges(g, code):
+        src = code[np.repeat(np.arange(g.num_nodes), np.diff(g.indptr))]
+        return src, code[np.asarray(g.indices)]
+
+    o_src, o_dst = edges(old, np.arange(old.num_nodes))
+    n_src, n_dst = edges(new, code_of_new)
+    weight = np.concatenate([np.asarray(old.weights, np.float64) * decay,
+                             np.asarray(new.weights, np.float64)])
+    report = {}
+    merged, _ = graph_from_coded_edges(np.concatenate([o_src, n_src]),
+                                       np.concatenate([o_dst, n_dst]), weight, ids, counts,
+                                       undirected=False, report=report)
+    merged.directed = old.directed
+    node_of_code = report["node_of_item"]
+    previous = np.full(merged.num_nodes, -1, dtype=np.int64)
+    had = node_of_code[:old.num_nodes]
+    previous[had[had >= 0]] = np.flatnonzero(had >= 0)
+    sessions = None
+    if old_sessions is not None and new_sessions is not None:
+        tokens = np.concatenate([node_of_code[np.asarray(old_sessions[0])],
+                                 node_of_code[code_of_new[np.asarray(new_sessions[0])]]])
+        offsets = np.concatenate([np.asarray(old_sessions[1], np.int64),
+                                  np.asarray(new_sessions[1][1:], np.int64) +
+                                  int(old_sessions[1][-1])])
+        sessions = (tokens.astype(np.int32), offsets)
+    return merged, previous, sessions
+
+
 def sessions_as_nodes(sessions: tuple, node_of_item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sessions in item codes -> in node indices; items without an edge (not nodes) leave
     their session, and sessions left with fewer than two items are dropped."""

@@ -10,11 +10,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import GraphembError
+from .options import RECOMMEND, USER_VECTORS, checked
 from .io import tables
 from .io.ids import codes_and_ids, factorize, id_positions
 from .search import exact_search, normalize
-from .vectors import (ItemVectors, check_search_options, parquet_meta, vector_matrix,
-                      write_parquet)
+from .vectors import ItemVectors, parquet_meta, vector_matrix, write_parquet
 from .workspace import Workspace, file_hash
 
 USER_VECTORS_FILE = "user_vectors.parquet"
@@ -100,8 +100,10 @@ def half_life_seconds(half_life) -> float | None:
     return hl
 
 
+@checked(USER_VECTORS)
 def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=None,
-                 item_col=None, time_col=None, delimiter=None, center: bool = True) -> dict:
+                 item_col=None, time_col=None, delimiter=None,
+                 center: bool = USER_VECTORS.defaults.center) -> dict:
     """One vector per user: the (time-decayed) mean of the item vectors of their history,
     taken in item_space (unit length, centred unless ``center`` is False) so that every event
     counts the same whatever its item's vector norm.
@@ -142,11 +144,11 @@ def user_vectors(logs, output=None, *, workdir=None, half_life=None, user_col=No
             "dim": int(uvec.shape[1]), "center": center}
 
 
-def recommend(user, *, workdir=None, k: int = 10, user_vectors_path=None, logs=None,
-              keep_seen: bool = False, cold: bool = False) -> dict:
+@checked(RECOMMEND)
+def recommend(user, *, workdir=None, k: int = RECOMMEND.defaults.k, user_vectors_path=None,
+              logs=None, keep_seen: bool = False, cold: bool = False) -> dict:
     """Top-k items for one user by cosine to the user's vector, leaving out items seen;
     ``cold`` also ranks the cold-start items of an EGES/GES model (flagged)."""
-    check_search_options(k)
     ws = Workspace(workdir)
     path = Path(user_vectors_path) if user_vectors_path else ws.root / USER_VECTORS_FILE
     if not path.exists():

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import GraphembError
+from .options import SIMILAR, checked
 from .io import tables
 from .io.ids import id_positions
 from .search import RowsIndex, exact_search, index_options, make_index, normalize
@@ -28,12 +29,7 @@ SIDE_INFO_METHODS = ("eges", "ges")
 NO_COLD_START = ("--cold needs a model trained with side information (`graphemb train "
                  "--side-info ITEMS`); this one has no cold-start items.")
 
-# Neighbours need this many events (node table `count`) by default. Measured on MovieLens
-# (450 films with >= 50 ratings, their 50 nearest neighbours, README "similar"): neighbours
-# with 1 rating share genres with the query barely more than random films do (Jaccard 0.168
-# vs 0.144) yet make up 28% of the lists; agreement rises with the count (2: 0.189, 3-4:
-# 0.230, 5-9: 0.262) and levels off from 10 on (10-19: 0.298, 20-49: 0.307).
-DEFAULT_MIN_COUNT = 10
+S = SIMILAR.defaults      # graphemb.options: --min-count's default is measured there
 
 
 def item_space(vectors: np.ndarray, has_vector: np.ndarray | None = None,
@@ -141,10 +137,7 @@ def read_names(path, id_col: str | None = None, name_col: str | None = None,
 
 
 def check_search_options(k: int, min_count: int = 1) -> None:
-    if k < 1:
-        raise GraphembError(f"-k must be at least 1 (got {k}).")
-    if min_count < 1:
-        raise GraphembError(f"--min-count must be at least 1 (got {min_count}).")
+    SIMILAR.check(k=k, min_count=min_count)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,10 +450,11 @@ class ItemVectors:
 # The verb
 
 
-def similar(items, *, workdir=None, vectors: ItemVectors | None = None, k: int = 10,
-            index: str = "exact", tables: int = 16, bits: int = 12, probes: int = 0,
-            seed: int = 0, center: bool = True, min_count: int = DEFAULT_MIN_COUNT,
-            cold: bool = False) -> dict:
+@checked(SIMILAR)
+def similar(items, *, workdir=None, vectors: ItemVectors | None = None, k: int = S.k,
+            index: str = S.index, tables: int = S.tables, bits: int = S.bits,
+            probes: int = S.probes, seed: int = 0, center: bool = S.center,
+            min_count: int = S.min_count, cold: bool = S.cold) -> dict:
     """Top-k most similar items (cosine, after centring unless ``center`` is False; see
     item_space) for each item id in ``items``, from the workspace's vectors, or from
     ``vectors`` (an ItemVectors, loaded once for many calls; its fitted indexes are kept).
@@ -478,7 +472,6 @@ def similar(items, *, workdir=None, vectors: ItemVectors | None = None, k: int =
     "cold_neighbor" flags, "index", "candidates" (items eligible as neighbours), and for
     LSH and hnsw "recall_at_k" against exact search, "speedup", timings}.
     """
-    check_search_options(k, min_count)
     options = {"tables": tables, "bits": bits, "probes": probes} if index == "lsh" else {}
     options.update({"seed": seed} if "seed" in index_options(index) else {})
     make_index(index, **options)         # a bad name or option is refused before any reading

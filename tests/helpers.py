@@ -29,3 +29,18 @@ def random_graph(n, m, seed, weighted=True, directed=False):
     src, dst = src[keep], dst[keep]
     w = rng.uniform(0.5, 3.0, len(src)) if weighted else np.ones(len(src))
     return csr_from_edges(src, dst, w, n, undirected=not directed)
+
+
+def planted_edges(k, per, seed=7, inside=0.85):
+    """Undirected edges (u < v, 0-based) of k categories of ``per`` nodes: 6 edges per node,
+    a share ``inside`` of them within a category. Returns (sorted edges, category per node)."""
+    rng = np.random.default_rng(seed)
+    n = k * per
+    cat = np.arange(n) // per
+    edges = set()
+    while len(edges) < 6 * n:
+        u, v = rng.integers(0, n, 2)
+        if u == v or (cat[u] != cat[v] and rng.random() < inside):
+            continue
+        edges.add((min(u, v), max(u, v)))
+    return sorted(edges), cat

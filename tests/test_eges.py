@@ -12,7 +12,7 @@ from graphemb.models.eges import read_side_info
 from graphemb.errors import GraphembError
 from graphemb.models.sgns import fuse, fused_backward, sgns_pair
 
-from helpers import write_csv
+from helpers import planted_edges, write_csv
 
 FAST = ["--dim", "16", "--epochs", "4", "--window", "3", "--sample", "0", "--workers", "1"]
 K, PER = 4, 12          # categories, graph items per category
@@ -106,16 +106,9 @@ def planted(tmp_path_factory):
     column (skipped automatically) and one duplicated, identical row.
     """
     root = tmp_path_factory.mktemp("planted")
-    rng = np.random.default_rng(7)
+    edges, cat = planted_edges(K, PER, seed=7)
     n = K * PER
-    cat = np.arange(n) // PER
-    edges = set()
-    while len(edges) < 6 * n:
-        u, v = rng.integers(0, n, 2)
-        if u == v or (cat[u] != cat[v] and rng.random() < 0.85):
-            continue
-        edges.add((min(u, v), max(u, v)))
-    write_csv(root / "edges.csv", ["src", "dst"], [(u + 1, v + 1) for u, v in sorted(edges)])
+    write_csv(root / "edges.csv", ["src", "dst"], [(u + 1, v + 1) for u, v in edges])
     rows = [(i + 1, f"c{cat[i]}", "" if i % 5 == 0 else f"s{i % 2}", f"t{i}") for i in range(n)]
     rows += [(1001 + k, f"c{k // COLD_PER}", "s0", f"cold{k}") for k in range(K * COLD_PER)]
     rows.append(rows[3])
@@ -393,7 +386,7 @@ def test_cold_start_beats_same_category_popularity_on_a_generated_log(tmp_path):
     import graphemb
     from graphemb.models import eges
     from graphemb.pipeline import load_graph
-    from helpers import write_csv
+    from helpers import planted_edges, write_csv
 
     rng = np.random.default_rng(5)
     full_events, side, cat = _zipf_log(rng)
@@ -437,7 +430,7 @@ def test_eges_attention_on_the_id_rises_with_item_frequency(tmp_path):
     from graphemb.evaluate import graph_from_adjacency
     from graphemb.walks import WalkSampler, start_nodes
     import scipy.sparse as sp
-    from helpers import write_csv
+    from helpers import planted_edges, write_csv
 
     rng = np.random.default_rng(2)
     n = 400

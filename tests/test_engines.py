@@ -18,11 +18,12 @@ def _messy_log(path, n_users=80, seed=0):
         for _ in range(int(rng.integers(1, 25))):
             t += int(rng.choice([0, 5, 60, 600, 4000, 90000]))
             item = int(rng.zipf(1.5)) % 40
+            dwell = rng.choice(["", "NaN", "0", "4", "29.5", "30", "31", "120", "2e3"])
             rows.append((f"u{u}", f"i{item:03d}", t, round(float(rng.uniform(0.5, 3)), 2),
-                         rng.choice(["view", "cart", "buy", "hover"])))
+                         rng.choice(["view", "cart", "buy", "hover"]), dwell))
     for k in range(60):
-        rows.append(("bot", f"i{k % 7:03d}", 1_700_000_000 + k, 1.0, "view"))
-    return write_csv(path, ["user_id", "item_id", "timestamp", "w", "event"], rows)
+        rows.append(("bot", f"i{k % 7:03d}", 1_700_000_000 + k, 1.0, "view", 40))
+    return write_csv(path, ["user_id", "item_id", "timestamp", "w", "event", "dwell"], rows)
 
 
 OPTIONS = [
@@ -30,6 +31,12 @@ OPTIONS = [
     {"undirected": True, "min_item_count": 3, "max_user_events": 50},
     {"weight_col": "w", "event_col": "event", "event_weights": "view=1,cart=2,buy=5",
      "session_gap": "2h"},
+    # Sessions end at a conversion; short dwells dropped (empty/NaN dwell kept).
+    {"event_col": "event", "end_session_on": "buy,cart", "min_dwell": "30s",
+     "session_gap": "2h"},
+    {"weight_col": "w", "event_col": "event", "event_weights": "view=1,cart=2,buy=5",
+     "end_session_on": "buy", "min_dwell": 30, "dwell_col": "dwell", "min_item_count": 2,
+     "max_user_events": 50, "undirected": True},
 ]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GraphembError, require
+from ..options import GRAPH, GRAPH_INPUT, SIDE, TRAIN, WALK
 from ..workspace import Workspace, read_manifest, write_manifest
 
 
@@ -35,11 +36,11 @@ def _cell(x) -> str:
     return str(x)
 
 
-WALK_KEYS = ("num_walks", "walk_length", "p", "q", "seed", "workers")
-TRAIN_KEYS = ("dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
-              "min_count", "alpha", "workers", "seed", "trainer")
-GRAPH_KEYS = ("session_gap", "undirected", "min_item_count", "max_user_events", "weight_col",
-              "event_col", "event_weights", "user_col", "item_col", "time_col", "delimiter")
+# option -> its manifest key, for the options carried over from the workspace (graphemb.options);
+# a graph is rebuilt from a rewritten copy of the log, so how the log was read is not carried.
+WALK_KEYS = WALK.manifest_keys
+TRAIN_KEYS = {**TRAIN.manifest_keys, "trainer": SIDE.trainer.manifest}
+GRAPH_KEYS = {k: v for k, v in GRAPH.manifest_keys.items() if k not in GRAPH_INPUT}
 
 
 def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
@@ -53,16 +54,20 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
             recorded[stage] = read_manifest(folder, stage)["params"]
         except GraphembError:
             recorded[stage] = {}
-    g = {k: v for k, v in recorded["graph"].items() if k in GRAPH_KEYS}
-    if "session_gap_seconds" in recorded["graph"]:
-        g["session_gap"] = recorded["graph"]["session_gap_seconds"]
-    w = {k: v for k, v in recorded["walks"].items() if k in WALK_KEYS}
-    t = {k: v for k, v in recorded["model"].items() if k in TRAIN_KEYS}
+    g, w, t = (_recorded(recorded[stage], keys) for stage, keys in
+               (("graph", GRAPH_KEYS), ("walks", WALK_KEYS), ("model", TRAIN_KEYS)))
     method = recorded["model"].get("method", "word2vec")
     if method == "word2vec":      # gensim
         t["trainer"] = "gensim"
     elif method == "skipgram":    # plain skip-gram with the Numba trainer
         t["trainer"] = "numba"
+    elif method == "item2vec":    # skip-gram on the sessions (Numba trainer)
+        t.pop("trainer", None)
+        t["on"] = "sessions"
+    elif method in ("line1", "line2"):
+        t = {k: v for k, v in t.items() if k not in ("trainer", "window", "epochs", "sample")}
+        t["model"] = method
+        t["samples_per_node"] = recorded["model"].get("samples_per_node")
     else:                         # EGES/GES: evaluation retrains plain skip-gram with defaults
         t = {}
     if t and t.get("trainer") == "numba":
@@ -71,6 +76,11 @@ def current_options(workdir=None, walk=None, train=None, graph=None) -> dict:
     w.update({k: v for k, v in (walk or {}).items() if v is not None})
     t.update({k: v for k, v in (train or {}).items() if v is not None})
     return {"graph": g, "walk": w, "train": t}
+
+
+def _recorded(params: dict, keys: dict) -> dict:
+    """The options recorded in a manifest's params, by option name."""
+    return {name: params[key] for name, key in keys.items() if key in params}
 
 
 @contextmanager
@@ -85,11 +95,17 @@ def temporary_workspace(workdir, task: str, keep: bool = False):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_graph(tmp_ws: Path, graph, params: dict, counts: dict) -> None:
+def write_graph(tmp_ws: Path, graph, params: dict, counts: dict, sessions=None) -> None:
     ws = Workspace(tmp_ws)
     with ws.writing("graph") as folder:
-        graph.save(folder)
+        graph.save(folder, sessions)
         write_manifest(folder, "graph", params, {}, counts, {})
+
+
+def needs_walks(train_options: dict) -> bool:
+    """LINE trains on the edges and item2vec on the sessions: neither reads walks."""
+    return train_options.get("model", "skipgram") == "skipgram" and \
+        train_options.get("on", "walks") == "walks"
 
 
 def walk_train(tmp_ws, options, quiet):
@@ -98,7 +114,8 @@ def walk_train(tmp_ws, options, quiet):
     from ..vectors import ItemVectors
 
     t0 = time.perf_counter()
-    pipeline.walk(workdir=tmp_ws, quiet=quiet, **options["walk"])
+    if needs_walks(options["train"]):
+        pipeline.walk(workdir=tmp_ws, quiet=quiet, **options["walk"])
     t1 = time.perf_counter()
     pipeline.train(workdir=tmp_ws, quiet=quiet, **options["train"])
     t2 = time.perf_counter()

@@ -16,13 +16,14 @@ import numpy as np
 from numba import njit
 
 from ..errors import GraphembError
+from ..options import LINK_PREDICTION, checked
 from ..vectors import item_space
 from ..workspace import Workspace
 from .common import (current_options, format_table, quiet_sklearn, sklearn_module,
-                     temporary_workspace, walk_train, write_graph)
+                     needs_walks, temporary_workspace, walk_train, write_graph)
 from .metrics import auc
+from .plots import check_plot, with_plot
 
-NEGATIVES = ("uniform", "degree")
 SCORERS = {  # name in the results -> (kind, label in the table)
     "centred_cosine": ("embedding", "cosine, centred"),
     "dot": ("embedding", "dot product"),
@@ -41,6 +42,26 @@ def undirected_keys(graph) -> np.ndarray:
     dst = np.asarray(graph.indices, dtype=np.int64)
     ok = src != dst
     return np.unique(np.minimum(src, dst)[ok] * n + np.maximum(src, dst)[ok])
+
+
+def cut_sessions(tokens: np.ndarray, offsets: np.ndarray, n: int, held_out_keys: np.ndarray):
+    """Sessions (node indices, CSR) split wherever two consecutive items form a held-out
+    edge, so item2vec sees exactly the transitions the residual graph keeps; pieces of
+    fewer than two items are dropped. Returns (tokens, offsets)."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if len(tokens) < 2:
+        return tokens[:0].astype(np.int32), np.zeros(1, dtype=np.int64)
+    a, b = tokens[:-1], tokens[1:]
+    same_session = np.ones(len(a), dtype=bool)
+    same_session[offsets[1:-1] - 1] = False      # the last item of a session and the next
+    held = same_session & np.isin(np.minimum(a, b) * n + np.maximum(a, b), held_out_keys)
+    cuts = np.union1d(offsets, np.flatnonzero(held) + 1)
+    length = np.diff(cuts)
+    piece = np.repeat(np.arange(len(length)), length)
+    keep = length[piece] >= 2
+    kept_lengths = length[length >= 2]
+    return tokens[keep].astype(np.int32), np.r_[0, np.cumsum(kept_lengths)].astype(np.int64)
 
 
 def spanning_forest(n: int, u: np.ndarray, v: np.ndarray, rng) -> np.ndarray:
@@ -154,9 +175,7 @@ def negative_weights(kind: str, n: int, keys: np.ndarray, pos_u, pos_v,
     if kind == "uniform":
         return (np.bincount(keys // n, minlength=n) + np.bincount(keys % n, minlength=n) > 0
                 ).astype(np.float64)
-    if kind != "degree":
-        raise GraphembError(f"--negatives must be one of {', '.join(NEGATIVES)} "
-                            f"(got {kind!r}).")
+    LINK_PREDICTION.negatives.check(kind)           # "degree", or refused as the CLI does
     target = (np.bincount(pos_u, minlength=n) + np.bincount(pos_v, minlength=n)
               ).astype(np.float64)
     if target.sum() == 0:
@@ -253,23 +272,22 @@ def half_split(n_items: int, rng) -> tuple[np.ndarray, np.ndarray]:
     return perm[:(n_items + 1) // 2], perm[(n_items + 1) // 2:]
 
 
-def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: str = "uniform",
-                    seed: int = 0, walk_options=None, train_options=None, quiet: bool = True,
-                    keep_workdir: bool = False) -> dict:
+@checked(LINK_PREDICTION)
+def link_prediction(*, workdir=None, test_fraction: float = LINK_PREDICTION.defaults.test_fraction,
+                    negatives: str = LINK_PREDICTION.defaults.negatives, seed: int = 0, walk_options=None, train_options=None, quiet: bool = True,
+                    keep_workdir: bool = False, plot=None) -> dict:
     """node2vec-paper link prediction on the workspace graph (see the notes above): AUC of
     every scorer on the same held-out pairs. With ``keep_workdir`` the temporary workspace
     (residual graph, walks, model, and pairs.npz with the held-out edges, the non-edges and
     the classifier-train and test pairs) is kept and named in the result as
-    ``kept_workdir``."""
+    ``kept_workdir``. ``plot``: also draw the AUCs as bars into this PNG (checked before
+    anything runs)."""
     from ..pipeline import load_graph
 
     sklearn_module("linear_model", "evaluate link-prediction")     # before any retraining
+    if plot is not None:
+        check_plot(plot, "link-prediction")
 
-    if not 0 < test_fraction < 1:
-        raise GraphembError(f"--test-fraction must be between 0 and 1 (got {test_fraction}).")
-    if negatives not in NEGATIVES:
-        raise GraphembError(f"--negatives must be one of {', '.join(NEGATIVES)} "
-                            f"(got {negatives!r}).")
     t0 = time.perf_counter()
     graph, gmanifest = load_graph(workdir, mmap=False)
     options = current_options(workdir, walk_options, train_options)
@@ -296,8 +314,14 @@ def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: st
     with temporary_workspace(workdir, "link-prediction", keep_workdir) as tmp:
         params = dict(gmanifest["params"], derived_from=str(Workspace(workdir).graph),
                       held_out_edges=n_pos)
+        sessions = None
+        if not needs_walks(options["train"]) and options["train"].get("on") == "sessions":
+            from ..graph import load_sessions
+            kept = load_sessions(Workspace(workdir).graph, mmap=False)
+            if kept is not None:     # else train refuses, naming the missing sessions
+                sessions = cut_sessions(kept.tokens, kept.offsets, n, pos_u * n + pos_v)
         write_graph(tmp, residual, params, {"nodes": residual.num_nodes,
-                                             "edges": residual.num_edges})
+                                             "edges": residual.num_edges}, sessions)
         np.savez(tmp / "pairs.npz", held_out_u=pos_u, held_out_v=pos_v, non_edge_u=neg_u,
                  non_edge_v=neg_v, classifier_a=tr_a, classifier_b=tr_b, classifier_y=tr_y,
                  test_a=a, test_b=b, test_y=y)
@@ -329,7 +353,7 @@ def link_prediction(*, workdir=None, test_fraction: float = 1 / 3, negatives: st
                        "total_seconds": time.perf_counter() - t0}}
     if keep_workdir:
         out["kept_workdir"] = str(tmp)
-    return out
+    return with_plot(plot, out)
 
 
 def link_prediction_table(result: dict) -> str:

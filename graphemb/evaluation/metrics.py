@@ -84,3 +84,15 @@ def ranking_metrics(ranks: np.ndarray, ks=KS) -> dict:
     out["mrr"] = float((1.0 / best).mean()) if users.any() else float("nan")
     return out
 
+
+
+def hit_rate_curve(ranks: np.ndarray, max_k: int) -> np.ndarray:
+    """HitRate@K for K = 1..max_k (ranks as for ranking_metrics): the share of users whose
+    best-placed held-out item ranks within K."""
+    ranks = np.asarray(ranks, dtype=np.float64).reshape(len(ranks), -1)
+    present = ~np.isnan(ranks)
+    users = present.any(1)
+    if not users.any():
+        return np.full(max_k, np.nan)
+    best = np.where(present, ranks, np.inf).min(1)[users]
+    return np.searchsorted(np.sort(best), np.arange(1, max_k + 1), side="right") / len(best)

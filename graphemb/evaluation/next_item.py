@@ -7,12 +7,14 @@ import time
 import numpy as np
 
 from ..errors import GraphembError
+from ..options import NEXT_ITEM, checked
 from ..io.ids import id_positions
 from ..recommendation import decay_weights, half_life_seconds, mean_history_vectors, read_events
 from ..search import block_rows, normalize
 from ..workspace import Workspace, read_manifest
 from .common import current_options, format_table, temporary_workspace, walk_train
-from .metrics import KS, ranking_metrics, target_ranks
+from .metrics import KS, hit_rate_curve, ranking_metrics, target_ranks
+from .plots import check_plot, with_plot
 
 
 def split_last_events(user_codes: np.ndarray, times: np.ndarray, holdout: int = 1):
@@ -37,14 +39,16 @@ def split_last_events(user_codes: np.ndarray, times: np.ndarray, holdout: int = 
     return order, is_test, is_query
 
 
-def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_history=False,
-              center: bool = True, half_life=None, graph_options=None, walk_options=None,
-              train_options=None, quiet: bool = True, keep_workdir: bool = False) -> dict:
+@checked(NEXT_ITEM)
+def next_item(logs=None, *, workdir=None, holdout: int = NEXT_ITEM.defaults.holdout, ks=KS,
+              exclude_history=False, center: bool = NEXT_ITEM.defaults.center, half_life=None, graph_options=None, walk_options=None,
+              train_options=None, quiet: bool = True, keep_workdir: bool = False, plot=None) -> dict:
     """Hold out each user's last event(s), build graph/walk/train on the rest, and rank the
     whole catalogue for each user by (a) cosine to the previous item, (b) cosine to the
     user's vector (mean of history item vectors, optionally time-decayed), (c) popularity.
     Similarities are cosines in vectors.item_space (centred unless ``center`` is False),
-    as in `similar` and `recommend`."""
+    as in `similar` and `recommend`. ``plot``: also draw HitRate@K against K into this PNG
+    (checked before anything runs)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     import scipy.sparse as sp
@@ -53,15 +57,21 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
     from ..io.ids import factorize
 
     t0 = time.perf_counter()
-    if holdout < 1:
-        raise GraphembError("--holdout must be at least 1.")
+    if plot is not None:
+        check_plot(plot, "next-item")
     hl = half_life_seconds(half_life)
     options = current_options(workdir, walk_options, train_options, graph_options)
     g = dict(options["graph"])
     logs = logs or _recorded_logs(workdir)
+    dwell_col = g.get("dwell_col")
+    if g.get("min_dwell") is not None and not dwell_col:    # guessed as build-graph does
+        from ..io.tables import DWELL_COLUMNS, open_table
+        header = open_table(logs, g.get("delimiter")).header
+        dwell_col = next((c for c in DWELL_COLUMNS if c in header), None)
     ev = read_events(logs, user_col=g.pop("user_col", None), item_col=g.pop("item_col", None),
                      time_col=g.pop("time_col", None), delimiter=g.get("delimiter"),
-                     extra_columns=(g.get("weight_col"), g.get("event_col")))
+                     extra_columns=(g.get("weight_col"), g.get("event_col"),
+                                    dwell_col))
     order, is_test, is_query = split_last_events(ev["user_codes"], ev["times"], holdout)
     n_events = len(order)
     test_rows, train_rows = order[is_test], order[~is_test]
@@ -138,8 +148,11 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
             ranks[name][lo:hi] = target_ranks(s, targets[lo:hi])
     timings["rank_seconds"] = time.perf_counter() - t_rank
     metrics = {name: ranking_metrics(r, ks) for name, r in ranks.items()}
+    curve_k = list(range(1, max(ks) + 1))
+    hit_curve = {"k": curve_k, "methods": {name: hit_rate_curve(r, len(curve_k)).tolist()
+                                           for name, r in ranks.items()}}
     timings["total_seconds"] = time.perf_counter() - t0
-    return {"task": "next-item", "metrics": metrics,
+    result = {"task": "next-item", "metrics": metrics, "hit_curve": hit_curve,
             "counts": {"events": n_events, "test_users": int(len(users)),
                        "held_out_events": int(len(test_rows)), "catalogue": int(C),
                        "catalogue_with_vector": int(cat_has_vec.sum()),
@@ -153,6 +166,7 @@ def next_item(logs=None, *, workdir=None, holdout: int = 1, ks=KS, exclude_histo
                        "half_life_seconds": hl, "graph": options["graph"],
                        "walk": options["walk"], "train": options["train"]},
             "timings": timings}
+    return with_plot(plot, result)
 
 
 def _recorded_logs(workdir) -> str:

@@ -8,14 +8,17 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GraphembError
+from ..options import NODE_CLASSIFICATION, checked
 from ..ingest.edges import graph_from_adjacency, read_mat
 from ..io.ids import id_positions
 from ..vectors import ItemVectors
 from .common import (current_options, format_table, quiet_sklearn, sklearn_module,
                      temporary_workspace, walk_train, write_graph)
 from .metrics import f1_scores, top_k_predictions
+from .plots import check_plot, with_plot
 
-DEFAULT_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+DEFAULT_RATIOS = tuple(float(r) for r in NODE_CLASSIFICATION.defaults.ratios.split(","))
+REPEATS = NODE_CLASSIFICATION.defaults.repeats
 
 
 def sniff_label_delimiter(path) -> str | None:
@@ -77,7 +80,7 @@ def read_labels(path, node_ids: np.ndarray):
     return nodes_u, y, [str(x) for x in names], unknown
 
 
-def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats: int = 10,
+def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats: int = REPEATS,
              seed: int = 0, C: float = 1.0) -> list[dict]:
     """One-vs-rest logistic regression; each test node gets its top-k labels, k = its true
     label count; Micro/Macro-F1 averaged over ``repeats`` random splits per train ratio."""
@@ -115,13 +118,17 @@ def classify(vectors: np.ndarray, y: np.ndarray, ratios=DEFAULT_RATIOS, repeats:
     return rows
 
 
-def node_classification(labels, *, workdir=None, ratios=DEFAULT_RATIOS, repeats: int = 10,
+@checked(NODE_CLASSIFICATION)
+def node_classification(labels, *, workdir=None, ratios=DEFAULT_RATIOS, repeats: int = REPEATS,
                         seed: int = 0, walk_options=None, train_options=None,
-                        quiet: bool = True) -> dict:
+                        quiet: bool = True, plot=None) -> dict:
     """Node classification on the workspace vectors (node,label file), or, for a .mat file
     with `network` and `group`, on vectors trained from that network in a temporary workspace
-    with the options in force."""
+    with the options in force. ``plot``: also draw F1 against the train ratio into this PNG
+    (checked before anything runs)."""
     sklearn_module("linear_model", "evaluate node-classification")
+    if plot is not None:
+        check_plot(plot, "node-classification")
 
     t0 = time.perf_counter()
     labels = Path(labels)
@@ -162,11 +169,12 @@ def node_classification(labels, *, workdir=None, ratios=DEFAULT_RATIOS, repeats:
     rows = classify(x, y, ratios, repeats, seed)
     timings.update(classify_seconds=time.perf_counter() - t1,
                    total_seconds=time.perf_counter() - t0)
-    return {"task": "node-classification", "results": rows,
-            "counts": {"labelled_nodes": int(len(nodes)), "labels": len(names),
-                       "label_assignments": int(y.sum()),
-                       "labelled_nodes_left_out": unknown},
-            "params": params, "timings": timings}
+    result = {"task": "node-classification", "results": rows,
+              "counts": {"labelled_nodes": int(len(nodes)), "labels": len(names),
+                         "label_assignments": int(y.sum()),
+                         "labelled_nodes_left_out": unknown},
+              "params": params, "timings": timings}
+    return with_plot(plot, result)
 
 
 def node_classification_table(result: dict) -> str:

@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 
 from ..errors import GraphembError
 from ..io.ids import check_ids, codes_and_ids, factorize
-from ..io.tables import TableFile, log_columns, missing_rows, open_table, release_arrow_memory
+from ..io.tables import (DWELL_COLUMNS, TableFile, log_columns, missing_rows, open_table,
+                         release_arrow_memory)
 from .times import times_to_seconds_unit
 
 ENGINES = ("auto", "numpy", "duckdb", "spark")
@@ -35,11 +36,14 @@ class LogRules:
     min_item_count: int
     max_user_events: int | None
     time_unit: str = "auto"
+    end_session_on: tuple | None = None   # event types that close the session they end
+    min_dwell: float | None = None        # seconds: events with a shorter dwell are dropped
+    dwell_col: str | None = None          # the dwell column (seconds), with min_dwell
 
     @property
     def columns(self) -> list[str]:
         return [self.user_col, self.item_col, self.time_col] + \
-            [c for c in (self.weight_col, self.event_col) if c]
+            [c for c in (self.weight_col, self.event_col, self.dwell_col) if c]
 
 
 def parse_event_weights(text: str | dict | None) -> dict | None:
@@ -59,24 +63,58 @@ def parse_event_weights(text: str | dict | None) -> dict | None:
     return weights
 
 
+def parse_end_types(text: str | list | tuple | None) -> tuple | None:
+    """--end-session-on 'buy,order' -> ('buy', 'order')."""
+    if text is None:
+        return None
+    parts = str(text).split(",") if isinstance(text, str) else [str(t) for t in text]
+    names = tuple(dict.fromkeys(p.strip() for p in parts))
+    if not names or "" in names:
+        raise GraphembError(f"--end-session-on {text!r}: give event types separated by commas, "
+                            "e.g. buy or buy,booking.")
+    return names
+
+
+def check_end_types(path, rules: LogRules, found, all_types) -> None:
+    """Every --end-session-on type must occur in the event column: ``found`` holds those of
+    them that do, ``all_types()`` the log's types (for the message)."""
+    absent = [t for t in rules.end_session_on if t not in set(found)]
+    if absent:
+        types = sorted(all_types())
+        shown = ", ".join(types[:20]) + (f", ... ({len(types):,} types)" if len(types) > 20
+                                         else "")
+        raise GraphembError(f"{path}: --end-session-on {','.join(absent)}: no such event type "
+                            f"in column {rules.event_col!r} (types found: {shown}).")
+
+
 def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_col,
                          event_weights, gap, min_item_count, max_user_events, delimiter,
                          engine="numpy", memory_limit="8GB", temp_dir=None, quiet=True,
-                         time_unit="auto", column_names=None):
+                         time_unit="auto", column_names=None, end_session_on=None,
+                         min_dwell=None, dwell_col=None):
     """The log's transitions by ``engine`` (auto: duckdb above AUTO_DUCKDB_BYTES, else numpy):
     (src, dst, weight, item_ids, item_counts, counts, sessions); sessions are (item codes,
-    offsets) from the numpy engine, None from the SQL engines."""
+    offsets) from the numpy engine, None from the SQL engines. counts["dwell_col"] names
+    the dwell column read (given or guessed), with ``min_dwell``."""
     source = open_table(path, delimiter, column_names)
     user_col, item_col, time_col = log_columns(source, user_col, item_col, time_col)
+    if min_dwell is not None and not dwell_col:
+        dwell_col = next((c for c in DWELL_COLUMNS if c in source.header), None)
+        if dwell_col is None:
+            raise GraphembError(f"{path}: --min-dwell needs a dwell column: none of "
+                                f"{', '.join(DWELL_COLUMNS)} among the columns "
+                                f"({', '.join(source.header[:12])}); name it with --dwell-col.")
     rules = LogRules(user_col, item_col, time_col, weight_col, event_col, event_weights, gap,
-                     min_item_count, max_user_events, time_unit)
+                     min_item_count, max_user_events, time_unit, end_session_on, min_dwell,
+                     dwell_col)
     missing = [c for c in rules.columns if c not in source.header]
     if missing:
         raise GraphembError(f"{path}: column {missing[0]!r} not found (columns are: "
                             f"{', '.join(source.header[:12])}); name the right one with the "
                             "--*-col options or fix the header.")
-    if event_col and not event_weights:
-        raise GraphembError("--event-col needs --event-weights, e.g. view=1,cart=3,buy=5.")
+    if event_col and not (event_weights or end_session_on):
+        raise GraphembError("--event-col needs --event-weights (e.g. view=1,cart=3,buy=5) or "
+                            "--end-session-on (e.g. buy).")
     if engine == "auto":
         engine = "duckdb" if source.path.stat().st_size > AUTO_DUCKDB_BYTES else "numpy"
     if engine == "numpy":
@@ -88,13 +126,16 @@ def transitions_from_log(path, user_col, item_col, time_col, weight_col, event_c
         out = (*(sql.duckdb_transitions(source, rules, memory_limit, temp_dir, quiet)
                  if engine == "duckdb" else sql.spark_transitions(source, rules, quiet)), None)
     out[5]["engine"] = engine
+    out[5]["dwell_col"] = dwell_col
     return out
 
 
 def numpy_transitions(source: TableFile, rules: LogRules):
     """The numpy engine: the whole log in memory; errors name the exact line."""
     path, r = source.path, rules
-    table = source.read(list(dict.fromkeys(r.columns)), string_columns=[r.user_col, r.item_col])
+    # The dwell is read as text (CSV) so that it is parsed as the SQL engines parse it.
+    table = source.read(list(dict.fromkeys(r.columns)),
+                        string_columns=[c for c in (r.user_col, r.item_col, r.dwell_col) if c])
     counts = {"events_read": table.num_rows}
 
     # Rows with an empty user, item or time cannot be placed in a session: count and skip.
@@ -106,6 +147,9 @@ def numpy_transitions(source: TableFile, rules: LogRules):
     check_ids(path, table, (r.user_col, r.item_col), place)
 
     weight, keep = _event_weights(source, table, r, place, counts)
+    ends = _session_ends(source, table, r)
+    if r.min_dwell is not None:
+        keep &= _dwell_kept(source, table, r, place, counts, keep, ends)
     times, unit = times_to_seconds_unit(path, r.time_col, table.column(r.time_col), r.time_unit,
                                         place=place)
     bad_time = np.flatnonzero(~np.isfinite(times))
@@ -128,8 +172,11 @@ def numpy_transitions(source: TableFile, rules: LogRules):
         keep &= ~rare
         per_item = np.bincount(item_codes[keep], minlength=len(item_ids))
     counts["events_used"] = int(keep.sum())
+    if ends is not None:
+        ends = ends[keep]
+        counts["session_end_events"] = int(ends.sum())
     src, dst, w, report, sessions = sessionize(user_codes[keep], times[keep],
-                                               item_codes[keep], weight[keep], r.gap)
+                                               item_codes[keep], weight[keep], r.gap, ends)
     counts.update(report)
     counts["users"] = int(len(np.unique(user_codes[keep])))
     counts["time_unit"] = unit
@@ -152,7 +199,7 @@ def _event_weights(source: TableFile, table: pa.Table, r: LogRules, place, count
             raise GraphembError(f"{source.path}: {place(bad[0])}, column {r.weight_col!r}: "
                                 f"weight {weight[bad[0]]} is not a finite number >= 0; fix or "
                                 "remove the row.")
-    if not r.event_col:
+    if not r.event_weights:
         return weight, np.ones(table.num_rows, dtype=bool)
     etype = table.column(r.event_col).cast(pa.string())
     names = list(r.event_weights)
@@ -163,14 +210,72 @@ def _event_weights(source: TableFile, table: pa.Table, r: LogRules, place, count
     return weight * np.where(known, per_type[idx], 0.0), known
 
 
+def _session_ends(source: TableFile, table: pa.Table, r: LogRules) -> np.ndarray | None:
+    """Events of an --end-session-on type (None without the option), once every such type
+    is known to occur in the log."""
+    if not r.end_session_on:
+        return None
+    etype = table.column(r.event_col).cast(pa.string())
+    wanted = pa.array(list(r.end_session_on), pa.string())
+    ends = np.asarray(pc.is_in(etype, wanted).fill_null(False))
+    found = pc.unique(pc.filter(etype, pa.array(ends))).to_pylist()
+    check_end_types(source.path, r, found,
+                    lambda: [t for t in pc.unique(etype).to_pylist() if t])
+    return ends
+
+
+def dwell_seconds(source: TableFile, column: str, values: pa.ChunkedArray, place) -> np.ndarray:
+    """The dwell column as float64 seconds, NaN where it is missing (empty, null or NaN). A
+    value that is not a finite number >= 0 is refused with its line."""
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        dwell = np.asarray(pc.cast(values, pa.float64()).fill_null(np.nan))
+        unreadable = np.zeros(len(dwell), dtype=bool)
+    else:
+        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        blank = np.asarray(pc.equal(text, "").fill_null(True))
+        text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), text)
+        try:
+            dwell = np.asarray(pc.cast(text, pa.float64()).fill_null(np.nan))
+            unreadable = np.zeros(len(dwell), dtype=bool)
+        except pa.ArrowInvalid:
+            import pandas as pd
+
+            dwell = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)),
+                                  errors="coerce").to_numpy(dtype=np.float64)
+            nan_text = np.asarray(pc.equal(pc.utf8_lower(text), "nan").fill_null(False))
+            unreadable = np.isnan(dwell) & ~blank & ~nan_text
+    bad = np.flatnonzero(unreadable | (dwell < 0) | np.isinf(dwell))
+    if len(bad):
+        shown = values[int(bad[0])].as_py()
+        raise GraphembError(f"{source.path}: {place(bad[0])}, column {column!r}: dwell "
+                            f"{shown!r} is not a number of seconds >= 0; fix the row or leave "
+                            "it empty (an empty dwell keeps the event).")
+    return dwell
+
+
+def _dwell_kept(source: TableFile, table: pa.Table, r: LogRules, place, counts: dict,
+                keep: np.ndarray, ends: np.ndarray | None) -> np.ndarray:
+    """Events --min-dwell keeps: all but those with a dwell below it; a missing dwell keeps
+    its event, and so does a conversion (an --end-session-on type), whatever its dwell."""
+    dwell = dwell_seconds(source, r.dwell_col, table.column(r.dwell_col), place)
+    short = dwell < r.min_dwell            # NaN (missing) compares False: kept
+    if ends is not None:
+        short &= ~ends
+    counts["dwell_missing"] = int((np.isnan(dwell) & keep).sum())
+    counts["dropped_short_dwell"] = int((short & keep).sum())
+    return ~short
+
+
 def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.ndarray,
-               session_gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+               session_gap: float, ends: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Transitions between consecutive distinct items within each user's sessions.
 
     Events are sorted by (user, time), file order breaking ties. A session ends where the gap
-    to the next event exceeds ``session_gap`` seconds. A repeat of the item just seen is
-    dropped (it is not a transition). Each transition carries the weight of the event it
-    leads to.
+    to the next event exceeds ``session_gap`` seconds, or after an event flagged in ``ends``
+    (a conversion: the transition into it is kept, none leaves it). A repeat of the item just
+    seen in the session is dropped (it is not a transition); a repeated conversion still ends
+    the session. Each transition carries the weight of the event it leads to.
     """
     order = np.lexsort((time, user))
     user, time, item, weight = user[order], time[order], item[order], weight[order]
@@ -178,6 +283,8 @@ def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.
     starts = np.ones(n, dtype=bool)
     if n > 1:
         starts[1:] = (user[1:] != user[:-1]) | ((time[1:] - time[:-1]) > session_gap)
+        if ends is not None:
+            starts[1:] |= ends[order][:-1]
     repeat = np.zeros(n, dtype=bool)
     if n > 1:
         repeat[1:] = ~starts[1:] & (item[1:] == item[:-1])

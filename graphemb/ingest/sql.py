@@ -81,15 +81,31 @@ def _query(dialect: str, source: str, r: "LogRules", divisor: float = 1.0) -> di
         (lambda c: f"{c} RLIKE {control}")
     bad_id = " OR ".join([match("u"), match("i"), f"length(u) > {MAX_ID_CHARS}",
                           f"length(i) > {MAX_ID_CHARS}"])
+    dwell = quote(r.dwell_col) if r.dwell_col else None
+    literal = _literal if dialect == "duckdb" else _spark_literal
+    is_end = (f"CASE WHEN CAST(ev_type AS {text}) IN "
+              f"({', '.join(literal(k) for k in r.end_session_on)}) THEN 1 ELSE 0 END"
+              if r.end_session_on else "0")
     q = {}
     q["raw"] = (f"SELECT CAST({user} AS {text}) AS u, CAST({item} AS {text}) AS i, "
                 f"{numeric} AS tn, {dated} AS ti, CAST({time} AS {text}) AS t_text, "
-                f"{weight_expr} AS w, {event_col or 'NULL'} AS ev_type, {rownum} AS rn "
+                f"{weight_expr} AS w, {event_col or 'NULL'} AS ev_type, {rownum} AS rn, "
+                f"{f'CAST({dwell} AS {text})' if dwell else 'NULL'} AS dw_text, "
+                f"{f'try_cast(CAST({dwell} AS {text}) AS DOUBLE)' if dwell else 'NULL'} AS dw "
                 f"FROM {source}")
-    q["present"] = (f"SELECT u, i, COALESCE({scaled}, ti) AS t, t_text, w, ev_type, rn "
-                    f"FROM raw WHERE {_PRESENT}")
+    # dw_state: 0 a dwell in seconds, 1 missing (empty or NaN: the event is kept), 2 unreadable,
+    # negative or infinite (refused), as graphemb.ingest.sessions.dwell_seconds reads it.
+    dw_state = ("CASE WHEN dw_text IS NULL OR trim(dw_text) = '' THEN 1 WHEN dw IS NULL THEN 2 "
+                "WHEN isnan(dw) THEN 1 WHEN dw < 0 OR dw > 1.7976931348623157e308 THEN 2 "
+                "ELSE 0 END")
+    q["present"] = (f"SELECT u, i, COALESCE({scaled}, ti) AS t, t_text, w, ev_type, rn, dw, "
+                    f"{dw_state} AS dw_state, {is_end} AS is_end FROM raw WHERE {_PRESENT}")
     q["first_seen"] = "SELECT i, min(rn) AS first_rn FROM present GROUP BY i"
-    q["clean"] = f"SELECT * FROM present WHERE {event_filter}"
+    q["typed"] = f"SELECT * FROM present WHERE {event_filter}"
+    # --min-dwell: a short dwell drops the event, unless it is missing or the event a conversion.
+    q["clean"] = "SELECT * FROM typed" + (
+        "" if r.min_dwell is None else
+        f" WHERE dw_state <> 0 OR dw >= {float(r.min_dwell)!r} OR is_end = 1")
     if max_user_events:
         q["ev1"] = (f"SELECT c.* FROM clean c JOIN (SELECT u FROM clean GROUP BY u "
                     f"HAVING count(*) <= {int(max_user_events)}) ok ON c.u = ok.u")
@@ -101,7 +117,8 @@ def _query(dialect: str, source: str, r: "LogRules", divisor: float = 1.0) -> di
     else:
         q["ev"] = "SELECT * FROM ev1"
     q["seq"] = (f"SELECT u, i, t, w, rn, CASE WHEN lag(t) OVER wu IS NULL OR "
-                f"t - lag(t) OVER wu > {float(gap)!r} THEN 1 ELSE 0 END AS new_sess, "
+                f"t - lag(t) OVER wu > {float(gap)!r} OR lag(is_end) OVER wu = 1 "
+                "THEN 1 ELSE 0 END AS new_sess, "
                 "lag(i) OVER wu AS prev_i FROM ev WINDOW wu AS (PARTITION BY u ORDER BY t, rn)")
     q["kept"] = ("SELECT u, i, t, w, rn, sum(new_sess) OVER (PARTITION BY u ORDER BY t, rn "
                  "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sess FROM seq "
@@ -116,9 +133,13 @@ def _query(dialect: str, source: str, r: "LogRules", divisor: float = 1.0) -> di
     q["stats"] = ("SELECT (SELECT count(*) FROM raw) AS events_read, "
                   "(SELECT count(*) FROM present) AS present, "
                   f"(SELECT count(*) FROM present WHERE {bad_id}) AS bad_ids, "
+                  "(SELECT count(*) FROM typed) AS typed, "
                   "(SELECT count(*) FROM clean) AS clean, "
-                  "(SELECT count(*) FROM clean WHERE t IS NULL) AS bad_time, "
-                  "(SELECT count(*) FROM clean WHERE NOT (w >= 0)) AS bad_weight, "
+                  "(SELECT count(*) FROM typed WHERE t IS NULL) AS bad_time, "
+                  "(SELECT count(*) FROM typed WHERE NOT (w >= 0)) AS bad_weight, "
+                  "(SELECT count(*) FROM present WHERE dw_state = 2) AS bad_dwell, "
+                  "(SELECT count(*) FROM typed WHERE dw_state = 1) AS dwell_missing, "
+                  "(SELECT count(*) FROM ev WHERE is_end = 1) AS end_events, "
                   "(SELECT count(*) FROM ev1) AS ev1, (SELECT count(*) FROM ev) AS ev, "
                   "(SELECT count(DISTINCT u) FROM ev) AS users, "
                   "(SELECT sum(new_sess) FROM seq) AS sessions, "
@@ -132,7 +153,7 @@ def _weight_expr(weight_col, event_col, event_weights) -> tuple[str, str]:
     """(weight expression, event filter) in SQL."""
     w = f"CAST({weight_col} AS DOUBLE)" if weight_col else "1.0"
     keep = "TRUE"
-    if event_col:
+    if event_weights:
         names = {k.replace("'", "''"): float(v) for k, v in event_weights.items()}
         cases = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in names.items())
         w = f"{w} * (CASE CAST({event_col} AS STRING) {cases} ELSE 0.0 END)"
@@ -149,6 +170,10 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "Log
     if stats["bad_time"]:
         raise GraphembError(f"{path}: {stats['bad_time']:,} timestamp(s) are neither numbers nor "
                             "ISO-8601; fix them (the default engine names the first line).")
+    if stats["bad_dwell"]:
+        raise GraphembError(f"{path}: {stats['bad_dwell']:,} dwell value(s) in column "
+                            f"{r.dwell_col!r} are not numbers of seconds >= 0; fix them or "
+                            "leave them empty (the default engine names the first line).")
     if stats["bad_weight"]:
         raise GraphembError(f"{path}: {stats['bad_weight']:,} weight(s) are negative or not "
                             "numbers; fix them (the default engine names the first line).")
@@ -162,14 +187,20 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "Log
     weight = np.asarray(pc.cast(edges.column("w"), pa.float64()))
     counts = {"events_read": int(stats["events_read"]),
               "dropped_missing_values": int(stats["events_read"] - stats["present"])}
-    if r.event_col:
-        counts["dropped_unlisted_event_types"] = int(stats["present"] - stats["clean"])
+    if r.event_weights:
+        counts["dropped_unlisted_event_types"] = int(stats["present"] - stats["typed"])
+    if r.min_dwell is not None:
+        counts["dwell_missing"] = int(stats["dwell_missing"])
+        counts["dropped_short_dwell"] = int(stats["typed"] - stats["clean"])
     if r.max_user_events:
         counts["dropped_overactive_users"] = int(stats["overactive_users"])
         counts["dropped_overactive_user_events"] = int(stats["clean"] - stats["ev1"])
     if r.min_item_count > 1:
         counts["dropped_rare_item_events"] = int(stats["ev1"] - stats["ev"])
-    counts.update({"events_used": int(stats["ev"]), "sessions": int(stats["sessions"] or 0),
+    counts["events_used"] = int(stats["ev"])
+    if r.end_session_on:
+        counts["session_end_events"] = int(stats["end_events"])
+    counts.update({"sessions": int(stats["sessions"] or 0),
                    "repeats_dropped": int(stats["repeats"] or 0),
                    "transitions": int(np.asarray(edges.column("n")).sum()),
                    "users": int(stats["users"]), "time_unit": time_unit})
@@ -177,7 +208,7 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "Log
 
 
 # Views built on raw, in order; edges, items and stats are then read from them.
-_VIEWS = ("present", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs")
+_VIEWS = ("present", "typed", "clean", "first_seen", "ev1", "ev", "seq", "kept", "pairs")
 
 
 def duckdb_transitions(source: "TableFile", rules: "LogRules", memory_limit: str = "8GB",
@@ -211,6 +242,9 @@ def duckdb_transitions(source: "TableFile", rules: "LogRules", memory_limit: str
             q = _query("duckdb", table, rules, divisor)
             for name in _VIEWS:
                 con.execute(f"CREATE TEMP VIEW {name} AS {q[name]}")
+            if rules.end_session_on:
+                _check_end_types(path, rules, lambda sql: [row[0] for row in con.execute(sql)
+                                                           .fetchall()], "VARCHAR")
             con.execute("CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
             con.execute("CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM kept_t")
             edges = _arrow(con.sql(q["edges"]))
@@ -259,6 +293,9 @@ def spark_transitions(source: "TableFile", rules: "LogRules", quiet=True):
         q = _query("spark", "source", rules, divisor)
         for name in _VIEWS:
             spark.sql(q[name]).createOrReplaceTempView(name)
+        if rules.end_session_on:
+            _check_end_types(path, rules, lambda sql: [row[0] for row in spark.sql(sql).collect()],
+                             "STRING")
         with tempfile.TemporaryDirectory() as out:
             spark.sql(q["edges"]).write.parquet(f"{out}/edges")
             spark.sql(q["items"]).write.parquet(f"{out}/items")
@@ -272,6 +309,24 @@ def spark_transitions(source: "TableFile", rules: "LogRules", quiet=True):
         raise GraphembError(f"{path}: spark could not build the graph: {first_line(exc)}") \
             from None
     return _assemble(path, edges, items, stats, rules, unit)
+
+
+def _check_end_types(path: Path, rules: "LogRules", rows, text: str) -> None:
+    """graphemb.ingest.sessions.check_end_types on the present events; ``rows(sql)`` runs a
+    query and returns its first column."""
+    from .sessions import check_end_types
+
+    found = rows(f"SELECT DISTINCT CAST(ev_type AS {text}) FROM present WHERE is_end = 1")
+    check_end_types(path, rules, found, lambda: [t for t in rows(
+        f"SELECT DISTINCT CAST(ev_type AS {text}) FROM present WHERE ev_type IS NOT NULL") if t])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _spark_literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _arrow(relation) -> pa.Table:

@@ -27,6 +27,7 @@ USER_COLUMNS = ("user", "user_id", "userId", "userid", "uid", "visitorid", "visi
 ITEM_COLUMNS = ("item", "item_id", "itemId", "itemid", "iid", "movieId", "movie_id",
                 "product_id", "productId", "sku")
 TIME_COLUMNS = ("timestamp", "time", "ts", "event_time", "datetime", "date", "created_at")
+DWELL_COLUMNS = ("dwell", "duration", "dwell_time")     # seconds, read with --min-dwell
 
 
 def file_format(path: Path) -> str:

@@ -19,3 +19,4 @@ class Trained:
     params: dict                      # the method's own manifest parameters
     counts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)   # more .npy files for model/ (name -> array)

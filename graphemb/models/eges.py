@@ -39,10 +39,10 @@ from . import sgns
 from ..errors import GraphembError, first_line
 from ..io.ids import CANONICAL_INT, factorize
 from ..io.tables import file_format, read_header, read_table
+from ..options import SIDE, TRAIN
 from ..workspace import file_hash, load_npy, save_npy
 
-FUSIONS = ("eges", "ges")
-MULTI_VALUE = ("whole", "first")
+FUSIONS = SIDE.fusion.choices         # the methods of a side-information model
 MULTI_SEPARATOR = "|"
 MIN_ROWS_TO_SKIP = 20     # smaller tables keep every column
 
@@ -99,14 +99,13 @@ def parse_columns(side_cols) -> list[str] | None:
 
 
 def read_side_info(path, item_col: str | None = None, side_cols=None,
-                   delimiter: str | None = None, multi_value: str = "whole") -> SideInfo:
+                   delimiter: str | None = None,
+                   multi_value: str = SIDE.multi_value.default) -> SideInfo:
     """Read and validate a side-information table (see the module doc for the rules)."""
     from ..io.tables import ITEM_COLUMNS
 
     path = Path(path)
-    if multi_value not in MULTI_VALUE:
-        raise GraphembError(f"--multi-value must be one of {', '.join(MULTI_VALUE)} "
-                            f"(got {multi_value!r}).")
+    SIDE.multi_value.check(multi_value)
     header = _columns_of(path, delimiter)
     if item_col is None:
         item_col = next((c for c in ITEM_COLUMNS if c in header), None)
@@ -264,10 +263,9 @@ class EGESResult:
 
 
 def train_eges(walks: np.ndarray, node_ids: np.ndarray, side: SideInfo, *,
-               fusion: str = "eges", **sgns_options) -> EGESResult:
+               fusion: str = SIDE.fusion.default, **sgns_options) -> EGESResult:
     """Train EGES (or GES) on the walks; see graphemb.models.sgns.train for the options."""
-    if fusion not in FUSIONS:
-        raise GraphembError(f"--fusion must be one of {', '.join(FUSIONS)} (got {fusion!r}).")
+    SIDE.fusion.check(fusion)
     n = len(node_ids)
     n_cols = len(side.columns)
     pos = np.asarray(pc.index_in(pa.array(side.keys, type=pa.string()),
@@ -369,7 +367,7 @@ COLD_GAMMA = 3.0      # bonus per shared side value for models saved without col
 
 def cold_scores(h: np.ndarray, cold_codes: np.ndarray, Z: np.ndarray, token_counts: np.ndarray,
                 node_codes: np.ndarray, gamma: float = COLD_GAMMA,
-                exponent: float = 0.75, bonus: np.ndarray | None = None,
+                exponent: float = TRAIN.ns_exponent.default, bonus: np.ndarray | None = None,
                 missing: np.ndarray | None = None) -> np.ndarray:
     """How likely each graph item u is to be walked next to each cold-start item c:
 
@@ -529,7 +527,7 @@ class ColdStart:
     token_counts: np.ndarray   # [num_nodes]
     bonus: np.ndarray | None = None     # per shared value (value_bonus; older models: none)
     missing: np.ndarray | None = None   # per column, the code of a missing value
-    exponent: float = 0.75              # the model's ns_exponent
+    exponent: float = TRAIN.ns_exponent.default     # the model's
 
     @classmethod
     def load(cls, folder: Path) -> "ColdStart":
@@ -545,7 +543,8 @@ class ColdStart:
                    load_npy(folder, "token_counts", mmap=False),
                    load_npy(folder, "cold_value_bonus", mmap=False) if has_bonus else None,
                    load_npy(folder, "side_missing_codes", mmap=False) if has_bonus else None,
-                   float(read_manifest(folder, "model")["params"].get("ns_exponent", 0.75)))
+                   float(read_manifest(folder, "model")["params"].get(
+                       TRAIN.ns_exponent.manifest, TRAIN.ns_exponent.default)))
 
     def neighbours(self, rows: np.ndarray, k: int, eligible: np.ndarray):
         """(node indices, scores) [len(rows), k] of the graph items most likely to occur
@@ -580,8 +579,9 @@ def side_info_record(path: Path) -> dict:
 # ------------------------------------------------------------------------ the stage
 
 def fit_eges(walks, node_ids: np.ndarray, side: SideInfo, folder: Path, *,
-             fusion: str = "eges", multi_value: str = "whole", attention_lr: float = 0.1,
-             side_update: str = "mean", on_rows=None, **options):
+             fusion: str = SIDE.fusion.default, multi_value: str = SIDE.multi_value.default,
+             attention_lr: float = SIDE.attention_lr.default,
+             side_update: str = SIDE.side_update.default, on_rows=None, **options):
     """EGES/GES as the train stage records it; writes the side-information artifacts into
     the model ``folder``."""
     result = train_eges(walks, node_ids, side, fusion=fusion, attention_lr=attention_lr,

@@ -82,8 +82,10 @@ def _line_block(tables, U, C, negative, first_chunk, n_chunks, seed, alpha, min_
         losses[c] = loss / CHUNK_SAMPLES
 
 
-def edge_sampler(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> EdgeSampler:
-    """Alias tables over the edges (by weight) and over the nodes (by out-degree**0.75)."""
+def edge_sampler(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
+                 ns_exponent: float = 0.75) -> EdgeSampler:
+    """Alias tables over the edges (by weight) and over the nodes (by weighted
+    out-degree**ns_exponent, 0.75 in the paper)."""
     from ..walks import build_alias_tables
 
     indptr = np.asarray(indptr, dtype=np.int64)
@@ -92,13 +94,15 @@ def edge_sampler(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -
     src = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
     edge_prob, edge_alias = build_alias_tables(np.array([0, len(weights)], np.int64), weights)
     degree = np.bincount(src, weights=weights, minlength=n)
-    noise_prob, noise_alias = build_alias_tables(np.array([0, n], np.int64), degree ** 0.75)
+    noise_prob, noise_alias = build_alias_tables(np.array([0, n], np.int64),
+                                                 degree ** ns_exponent)
     return EdgeSampler(src, np.ascontiguousarray(indices, dtype=np.int32), edge_prob,
                        edge_alias, noise_prob, noise_alias)
 
 
 def train_line(indptr, indices, weights, *, order: int = 2, dim: int = 128,
                negative: int = 5, samples: int | None = None, alpha: float = 0.025,
+               ns_exponent: float = 0.75,
                min_alpha: float = 0.0001, seed: int = 0, block_chunks: int = 256,
                on_samples=None) -> dict:
     """LINE of ``order`` 1 or 2 on a CSR graph; returns U (the vectors), C, has_vector and
@@ -112,7 +116,7 @@ def train_line(indptr, indices, weights, *, order: int = 2, dim: int = 128,
     if len(indices) == 0:
         from ..errors import GraphembError
         raise GraphembError("the graph has no edges to train LINE on.")
-    tables = edge_sampler(indptr, indices, weights)
+    tables = edge_sampler(indptr, indices, weights, ns_exponent)
     samples = 1000 * n if samples is None else int(samples)
     n_chunks = max(1, -(-samples // CHUNK_SAMPLES))
     total = float(n_chunks * CHUNK_SAMPLES)
@@ -135,4 +139,33 @@ def train_line(indptr, indices, weights, *, order: int = 2, dim: int = 128,
         has_vector |= np.bincount(tables.dst, minlength=n) > 0
     blocks = [losses[a:a + block_chunks].mean() for a in range(0, n_chunks, block_chunks)]
     return {"U": U, "C": C, "has_vector": has_vector, "samples": int(total),
-            "loss_per_block": blocks, "seconds": time.perf_counter() - t0}
+            "loss_per_block": blocks, "loss_per_chunk": losses, "seconds": time.perf_counter() - t0}
+
+
+def line_samples(num_nodes: int, per_node: float) -> int:
+    """Edge samples of a run: ``per_node`` per node, in whole chunks."""
+    n_chunks = max(1, -(-int(round(per_node * num_nodes)) // CHUNK_SAMPLES))
+    return n_chunks * CHUNK_SAMPLES
+
+
+def fit_line(graph, *, order: int, samples_per_node: float = 1000, ns_exponent: float = 0.75,
+             on_samples=None, **options):
+    """LINE on a Graph as the train stage records it (method line1 or line2)."""
+    from . import Trained
+
+    samples = line_samples(graph.num_nodes, samples_per_node)
+    out = train_line(graph.indptr, graph.indices, graph.weights, order=order,
+                     samples=samples, ns_exponent=ns_exponent, on_samples=on_samples,
+                     **options)
+    has = out["has_vector"]
+    vectors = np.where(has[:, None], out["U"], 0.0).astype(np.float32)
+    params = {"method": f"line{order}", "trainer": "numba", **options,
+              "ns_exponent": ns_exponent, "samples_per_node": samples_per_node}
+    return Trained(vectors, has, params,
+                   {"nodes": graph.num_nodes, "vectors": int(has.sum()),
+                    "nodes_without_vector": int((~has).sum()), "edge_samples": out["samples"],
+                    # mean loss of the first and the last CHUNK_SAMPLES samples
+                    "loss_first_chunk": round(float(out["loss_per_chunk"][0]), 5),
+                    "loss_last_chunk": round(float(out["loss_per_chunk"][-1]), 5)},
+                   {"train_seconds": out["seconds"],
+                    "edges_per_second": out["samples"] / max(out["seconds"], 1e-9)})

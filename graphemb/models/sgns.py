@@ -37,7 +37,7 @@ Details that follow word2vec: the window is shrunk at random for each centre (``
 in [0, window), effective window ``window - b``), frequent items are down-sampled with
 ``sample`` before windowing, the learning rate decays linearly from ``alpha`` to
 ``min_alpha`` over all epochs (by walk position), and negatives come from the unigram
-distribution raised to ``ns_exponent`` (0.75), drawn in O(1) from an alias table; a
+distribution raised to the option ``ns_exponent``, drawn in O(1) from an alias table; a
 negative equal to the target is skipped.
 
 Speed without changing the vectors (benchmarks/quality.py, parity and speed tables):
@@ -54,6 +54,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
+from ..options import SIDE, TRAIN
 from ..rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
 from ..rng import mix64 as _mix64, next64 as _next64
 
@@ -72,6 +73,7 @@ _NLL_TABLE = np.logaddexp(0.0, -_GRID).astype(np.float32)          # -log sigma(
 
 # Walks per chunk: the unit of parallel work and of random streams (fixed, so results do
 # not depend on the number of threads).
+T, S = TRAIN.defaults, SIDE.defaults      # the train stage's options (graphemb.options)
 CHUNK_ROWS = 64
 
 # The kernels' arguments, grouped. Sentences are walks or sessions in CSR form: sentence r
@@ -456,7 +458,7 @@ def token_counts(walks, num_nodes: int, block_rows: int = 1 << 16) -> np.ndarray
     return counts
 
 
-def negative_table(counts: np.ndarray, exponent: float = 0.75):
+def negative_table(counts: np.ndarray, exponent: float = TRAIN.ns_exponent.default):
     """Alias table (prob float64, alias int32) over nodes, weights count**exponent."""
     from ..walks import build_alias_tables
 
@@ -479,15 +481,11 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
     return np.where(counts > 0, np.minimum(keep, 1.0), 1.0)
 
 
-SIDE_UPDATES = ("mean", "sqrt", "sum")
-
-
 def side_row_scale(feat: np.ndarray, counts: np.ndarray, num_rows: int,
-                   mode: str = "mean") -> np.ndarray:
+                   mode: str = S.side_update) -> np.ndarray:
     """Step factor of each row of E: 1 for id rows; for a side-value row 1/n ("mean"),
     1/sqrt(n) ("sqrt") or 1 ("sum", the paper), n = items in the walks that have it."""
-    if mode not in SIDE_UPDATES:
-        raise ValueError(f"side update must be one of {SIDE_UPDATES} (got {mode!r})")
+    SIDE.side_update.check(mode)
     scale = np.ones(num_rows, dtype=np.float32)
     if mode == "sum" or feat.shape[1] < 2:
         return scale
@@ -502,11 +500,13 @@ def side_row_scale(feat: np.ndarray, counts: np.ndarray, num_rows: int,
 
 
 def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
-          learn_attention: bool = False, dim: int = 128, window: int = 5, epochs: int = 5,
-          negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
-          alpha: float = 0.025, min_alpha: float = 0.0001, attention_lr: float = 0.1,
-          side_update: str = "mean", seed: int = 0, counts: np.ndarray | None = None,
-          block_rows: int = CHUNK_ROWS * 1024, on_rows=None) -> dict:
+          learn_attention: bool = False, dim: int = T.dim, window: int | None = T.window,
+          epochs: int = T.epochs, negative: int = T.negative,
+          ns_exponent: float = T.ns_exponent, sample: float = T.sample,
+          alpha: float = T.alpha, min_alpha: float = 0.0001,
+          attention_lr: float = S.attention_lr, side_update: str = S.side_update,
+          seed: int = T.seed, counts: np.ndarray | None = None,
+          block_rows: int = CHUNK_ROWS * 1024, on_rows=None, init=None) -> dict:
     """Train on every walk ``epochs`` times; return E, Z, A, counts and statistics.
 
     ``walks`` is a 2-D int32 array (-1 padded, memory-mapped is fine), Sentences (CSR:
@@ -516,12 +516,13 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
     ``feat`` is int32 [num_nodes, m] (rows of E per item; see the module doc), ``num_rows``
     the number of rows of E; ``feat=None`` is plain skip-gram (E has one row per node and
     the fused kernel is never compiled). ``on_rows(k)`` is called as walks are done.
+    ``init=(E, Z)`` starts plain skip-gram from these input and context vectors.
     """
     plain = feat is None
     num_nodes = num_rows if plain else feat.shape[0]
     m = 1 if plain else feat.shape[1]
-    if (window is not None and window < 1) or dim < 1 or epochs < 1 or negative < 0:
-        raise ValueError("window, dim and epochs must be >= 1, negative >= 0")
+    TRAIN.check(dim=dim, epochs=epochs, negative=negative, ns_exponent=ns_exponent,
+                sample=sample, alpha=alpha, **({} if window is None else {"window": window}))
     if counts is None:
         counts = token_counts(walks, num_nodes)
     neg_prob, neg_alias = negative_table(counts, ns_exponent)
@@ -529,6 +530,10 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
     rng = np.random.default_rng(seed)
     E = ((rng.random((num_rows, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
     Z = np.zeros((num_nodes, dim), dtype=np.float32)
+    if init is not None:          # a warm start (plain skip-gram): the previous E and Z
+        if not plain:
+            raise ValueError("init is for plain skip-gram")
+        E, Z = (np.array(x, dtype=np.float32, order="C") for x in init)
     A = np.zeros((num_nodes, m), dtype=np.float32)
     if not plain:
         feat = np.ascontiguousarray(feat, dtype=np.int32)
@@ -601,9 +606,18 @@ def trained(vectors, has_vector, stats: dict, method: str, options: dict, counts
                     "words_per_second": stats["words_per_second"]})
 
 
-def fit_skipgram(walks, num_nodes: int, *, on_rows=None, **options):
-    """Plain skip-gram with graphemb's trainer, as the train stage records it."""
-    vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, **options)
-    return trained(vectors, has_vector, stats, "skipgram", options,
-                   {"nodes": num_nodes, "vectors": int(has_vector.sum()),
-                    "nodes_without_vector": int((~has_vector).sum())})
+def fit_skipgram(walks, num_nodes: int, *, on_rows=None, corpus: str = "walks", init=None,
+                 **options):
+    """Plain skip-gram with graphemb's trainer, as the train stage records it: on walks, or
+    on sessions (corpus="sessions", method "item2vec"; window None = the whole session)."""
+    vectors, has_vector, stats = train_skipgram(walks, num_nodes, on_rows=on_rows, init=init,
+                                                **options)
+    method = "item2vec" if corpus == "sessions" else "skipgram"
+    if corpus == "sessions":
+        options = {**options, "on": "sessions",
+                   "window": "session" if options.get("window") is None else options["window"]}
+    out = trained(vectors, has_vector, stats, method, options,
+                  {"nodes": num_nodes, "vectors": int(has_vector.sum()),
+                   "nodes_without_vector": int((~has_vector).sum())})
+    out.arrays["context"] = stats["Z"]       # for a later warm start
+    return out

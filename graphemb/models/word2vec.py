@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import write_corpus
+from ..options import TRAIN
 from ..progress import progress
 
 
@@ -30,11 +31,15 @@ class _EpochProgress:
         pass
 
 
-def train_word2vec(walk_arrays, num_nodes: int, workdir_tmp: Path, *, dim: int = 128,
-                   window: int = 5, epochs: int = 5, negative: int = 5, sg: bool = True,
-                   hs: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
-                   min_count: int = 1, alpha: float = 0.025, workers: int | None = None,
-                   seed: int = 0, on_rows=None, quiet: bool = True):
+T = TRAIN.defaults
+
+
+def train_word2vec(walk_arrays, num_nodes: int, workdir_tmp: Path, *, dim: int = T.dim,
+                   window: int = T.window, epochs: int = T.epochs, negative: int = T.negative,
+                   sg: bool = T.sg, hs: bool = T.hs, ns_exponent: float = T.ns_exponent,
+                   sample: float = T.sample, min_count: int = T.min_count,
+                   alpha: float = T.alpha, workers: int | None = None, seed: int = T.seed,
+                   on_rows=None, quiet: bool = True):
     """Train gensim Word2Vec on walks; return (vectors[num_nodes, dim], has_vector, model).
 
     Nodes that never occur in the walks (or fall under min_count) get a zero row and
@@ -75,9 +80,10 @@ def fit_word2vec(walk_arrays, num_nodes: int, folder: Path, *, quiet: bool = Tru
     vectors, has_vector, model = train_word2vec(walk_arrays, num_nodes, folder, quiet=quiet,
                                                 on_rows=on_rows, **options)
     model.save(str(Path(folder) / "word2vec.model"))
-    params = {"method": "word2vec", **{k: options[k] for k in (
-        "dim", "window", "epochs", "negative", "sg", "hs", "ns_exponent", "sample",
-        "min_count", "alpha", "workers", "seed")}}
+    # gensim trains on walks: the options of sessions and LINE are not its to record
+    params = {"method": "word2vec", **{key: options[name]
+                                       for name, key in TRAIN.manifest_keys.items()
+                                       if name in options}}
     return Trained(vectors, has_vector, params,
                    {"nodes": num_nodes, "vectors": int(has_vector.sum()),
                     "nodes_without_vector": int((~has_vector).sum())})

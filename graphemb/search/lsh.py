@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..errors import GraphembError
+from ..options import SIMILAR
 from ..sorted_search import lower_bound
 from .exact import normalize
 from .index import Index
@@ -114,12 +115,10 @@ class LSHIndex(Index):
 
     name = "lsh"
 
-    def __init__(self, tables: int = 16, bits: int = 12, probes: int = 0, seed: int = 0,
+    def __init__(self, tables: int = SIMILAR.defaults.tables, bits: int = SIMILAR.defaults.bits,
+                 probes: int = SIMILAR.defaults.probes, seed: int = 0,
                  max_candidates: int = 1 << 20):
-        if not 1 <= bits <= 62:
-            raise GraphembError(f"--bits must be between 1 and 62 (got {bits}).")
-        if tables < 1:
-            raise GraphembError(f"--tables must be at least 1 (got {tables}).")
+        tables, bits, probes = SIMILAR.check(tables=tables, bits=bits, probes=probes).values()
         if not 0 <= probes <= bits:
             raise GraphembError(f"--probes must be between 0 and --bits ({bits}) (got {probes}).")
         self.tables, self.bits, self.probes, self.seed = tables, bits, probes, seed
