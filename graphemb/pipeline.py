@@ -201,10 +201,7 @@ def _graph_to_append_to(ws: Workspace, append: bool, decay, undirected: bool):
             raise GraphembError("--decay weighs the old graph's edges in --append; without "
                                 "--append there is no old graph: drop it or add --append.")
         return None
-    decay = 1.0 if decay is None else decay
-    if not 0 < decay <= 1:
-        raise GraphembError(f"--decay must be in (0, 1]: the weight kept of each old edge "
-                            f"(got {decay}).")
+    decay = 1.0 if decay is None else decay        # its range: graphemb.options
     try:
         manifest = read_manifest(ws.graph, "graph")
     except GraphembError:
