@@ -125,6 +125,7 @@ def next_item(name, log, side_path, cat_col, seeds, tmp, methods):
     import scipy.sparse as sp
 
     import graphemb
+    from graphemb.evaluation.metrics import target_ranks
     from graphemb.evaluation.next_item import split_last_events
     from graphemb.graph import load_sessions
     from graphemb.models.eges import read_side_info
@@ -155,17 +156,15 @@ def next_item(name, log, side_path, cat_col, seeds, tmp, methods):
     U = ((A + A.T) > 0).astype(np.float64).tocsr()
 
     def ranks(score_rows):
-        """Rank (1 = best) of each user's target among all nodes but the query."""
+        """Rank (1 = best) of each user's target among all nodes but the query, ties by node
+        order (graphemb's evaluate does the same): a tie must not favour the target, or a
+        query without a vector (every score 0) would rank every target first."""
         out = np.empty(len(query))
         for lo in range(0, len(query), 256):
             hi = min(lo + 256, len(query))
             s = np.array(score_rows(query[lo:hi]), dtype=np.float64)
-            rows = np.arange(hi - lo)
-            s[rows, query[lo:hi]] = -np.inf
-            t = target[lo:hi]
-            tgt = np.where(t >= 0, s[rows, np.clip(t, 0, None)], np.nan)
-            r = 1 + (s > tgt[:, None]).sum(1)
-            out[lo:hi] = np.where(t >= 0, r, np.inf)
+            s[np.arange(hi - lo), query[lo:hi]] = -np.inf
+            out[lo:hi] = target_ranks(s, target[lo:hi])[:, 0]
         return out
 
     baselines = {
@@ -213,6 +212,7 @@ def main():
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--num-walks", type=int, default=NUM_WALKS)
+    ap.add_argument("--tasks", default="lp,next", help="lp (link prediction), next (next item)")
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args()
     globals().update(EPOCHS=a.epochs, NUM_WALKS=a.num_walks)
@@ -232,11 +232,15 @@ def main():
     with tempfile.TemporaryDirectory(prefix="methods-") as tmp:
         for name in a.only.split(","):
             log, side_path, cat_col = sets[name](Path(tmp))
-            lp = link_prediction(name, log, side_path, cat_col, seeds, Path(tmp), methods)
-            ni, counts = next_item(name, log, side_path, cat_col, seeds, Path(tmp), methods)
-            notes.append(f"{name}: next item over {counts['test users']} users, "
-                         f"{counts['targets not in training graph']} targets absent from the "
-                         f"training log (a miss for all), {counts['nodes']} items.")
+            tasks = a.tasks.split(",")
+            lp = link_prediction(name, log, side_path, cat_col, seeds, Path(tmp), methods) \
+                if "lp" in tasks else {}
+            ni, counts = next_item(name, log, side_path, cat_col, seeds, Path(tmp), methods) \
+                if "next" in tasks else ({}, None)
+            if counts:
+                notes.append(f"{name}: next item over {counts['test users']} users, "
+                             f"{counts['targets not in training graph']} targets absent from "
+                             f"the training log (a miss for all), {counts['nodes']} items.")
             rows = ["popularity (deg·deg)", "common neighbours", "same category",
                     "most popular", "same-category popularity", "co-visits (edge weight)",
                     *methods]
