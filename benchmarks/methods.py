@@ -23,7 +23,8 @@ every model rebuilt from the rest; the whole catalogue ranked for each user by c
 user's previous item (the query itself excluded). HR@10 and MRR; a target missing from the
 training log counts as a miss for every method. Baselines: most popular; most popular of the
 previous item's category; co-visits (items that followed the previous item in the training
-log, by edge weight, ties by popularity); common neighbours of the previous item in the
+log, by edge weight, ties by popularity); co-visits either way (items that followed or
+preceded it: edge weights both ways); common neighbours of the previous item in the
 undirected training graph (ties by popularity).
 """
 from __future__ import annotations
@@ -153,7 +154,8 @@ def next_item(name, log, side_path, cat_col, seeds, tmp, methods):
     cats = quality.node_categories(side_path, cat_col, graph.node_ids)
     src = np.repeat(np.arange(n), np.diff(graph.indptr))
     A = sp.csr_matrix((np.asarray(graph.weights, np.float64), (src, graph.indices)), (n, n))
-    U = ((A + A.T) > 0).astype(np.float64).tocsr()
+    AT = A.T.tocsr()
+    U = ((A + AT) > 0).astype(np.float64).tocsr()
 
     def ranks(score_rows):
         """Rank (1 = best) of each user's target among all nodes but the query, ties by node
@@ -171,6 +173,7 @@ def next_item(name, log, side_path, cat_col, seeds, tmp, methods):
         "most popular": lambda q: np.broadcast_to(pop, (len(q), n)),
         "same-category popularity": lambda q: (cats[q][:, None] == cats[None, :]) + tie,
         "co-visits (edge weight)": lambda q: A[q].toarray() + tie,
+        "co-visits either way": lambda q: (A[q] + AT[q]).toarray() + tie,
         "common neighbours": lambda q: (U[q] @ U.T).toarray() + tie,
     }
     per = {}
@@ -243,10 +246,11 @@ def main():
                              f"the training log (a miss for all), {counts['nodes']} items.")
             rows = ["popularity (deg·deg)", "common neighbours", "same category",
                     "most popular", "same-category popularity", "co-visits (edge weight)",
-                    *methods]
+                    "co-visits either way", *methods]
             for label in rows:
                 lp_label = {"most popular": None, "same-category popularity": None,
-                            "co-visits (edge weight)": None}.get(label, label)
+                            "co-visits (edge weight)": None,
+                            "co-visits either way": None}.get(label, label)
                 ni_label = {"popularity (deg·deg)": None, "same category": None}.get(label,
                                                                                    label)
                 cells = [name, label]
