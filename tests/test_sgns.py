@@ -40,7 +40,7 @@ def test_skipgram_kernel_applies_each_pairs_gradient_before_the_next():
     sampling = sgns.Sampling(np.ones(2), np.zeros(2, np.int32), np.ones(2), False, np.int64(1),
                              False, np.int64(0))
     schedule = sgns.Schedule(np.int64(0), np.int64(0), np.int64(0), lr, lr, 0.0, 1.0)
-    sgns.train_block_skipgram(sgns.as_sentences(walks), E, Z, sampling, schedule, stats)
+    sgns.train_block(sgns.as_sentences(walks), E, Z, None, sampling, schedule, stats)
     assert stats[0, 1] == 2 and stats[0, 2] == 2                      # 2 pairs, 2 words
     np.testing.assert_allclose(E, e, rtol=1e-5)
     np.testing.assert_allclose(Z, z, rtol=1e-5)
@@ -105,10 +105,12 @@ def test_session_pairs_stay_within_sessions():
     def pairs(window, whole):
         sampling = sgns.Sampling(np.ones(7), np.zeros(7, np.int32), np.ones(7), False,
                                  np.int64(window), whole, np.int64(5))
+        schedule = sgns.Schedule(np.int64(0), np.int64(0), np.int64(0), 0.025, 0.0001, 0.0,
+                                 3.0)
         got = set()
         for r in range(3):
-            n, _, _ = sgns._sentence_pairs(sessions, r, sampling, np.uint64(r + 1), sent,
-                                           inputs, outputs)
+            _, n, _, _ = sgns._sentence_pairs(sessions, r, sampling, schedule,
+                                              np.uint64(r + 1), sent, inputs, outputs)
             got |= set(zip(inputs[:n].tolist(), outputs[:n].tolist()))
         return got
 

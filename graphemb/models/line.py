@@ -24,7 +24,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from .sgns import _chunk_state, _draw_alias, _lr_of, _next64, _sigma_and_nll
+from .sgns import _chunk_state, _dot, _draw_alias, _draw_target, _label_gradient, _lr_of, _next64
 
 CHUNK_SAMPLES = 4096
 ORDERS = (1, 2)
@@ -40,7 +40,6 @@ def _line_block(tables, U, C, negative, first_chunk, n_chunks, seed, alpha, min_
     Writes each chunk's mean loss into ``losses``."""
     dim = U.shape[1]
     n_edges = tables.edge_prob.shape[0]
-    n_noise = tables.noise_prob.shape[0]
     for c in prange(n_chunks):
         state = _chunk_state(seed, 0, first_chunk + c)
         dh = np.empty(dim, dtype=np.float32)
@@ -56,23 +55,12 @@ def _line_block(tables, U, C, negative, first_chunk, n_chunks, seed, alpha, min_
             for d in range(dim):
                 dh[d] = 0.0
             for k in range(negative + 1):
-                if k == 0:
-                    t = np.int64(j)
-                else:
-                    state, bits = _next64(state)
-                    t = _draw_alias(bits, n_noise, tables.noise_prob, tables.noise_alias)
-                    if t == j:
-                        continue
+                state, t = _draw_target(k, j, state, tables.noise_prob, tables.noise_alias)
+                if t < 0:
+                    continue
                 ct = C[t]
-                x = np.float32(0.0)
-                for d in range(dim):
-                    x += ui[d] * ct[d]
-                if k == 0:
-                    sig, nll = _sigma_and_nll(x)
-                    g = np.float32(lr * (1.0 - sig))
-                else:
-                    sig, nll = _sigma_and_nll(-x)
-                    g = np.float32(lr * (sig - 1.0))
+                ascent, nll = _label_gradient(_dot(ui, ct), k)
+                g = lr * ascent
                 loss += nll
                 for d in range(dim):
                     dh[d] += g * ct[d]

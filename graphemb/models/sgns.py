@@ -22,9 +22,9 @@ The gradient reaches Z, every E row in feat[v] (scaled by its weight) and, for E
     dL/dE_j = w_j dL/dH                       (E_j = E[feat[v, j]])
     dL/da_j = w_j (E_j - H) . dL/dH           (softmax derivative)
 
-Examples are visited as in word2vec's skip-gram (``train_block_skipgram`` for plain
-skip-gram, ``train_block`` for GES/EGES): the input row(s) and A are updated after every
-(centre, context) pair, Z after each target. A side-value row receives the gradient of
+Examples are visited as in word2vec's skip-gram (``train_block``; plain skip-gram and
+GES/EGES are two compiled specialisations of it): the input row(s) and A are updated after
+every (centre, context) pair, Z after each target. A side-value row receives the gradient of
 every item that has the value; ``side_row_scale`` divides its step by the number of such
 items ("mean", the default) so one popular category cannot swamp the id rows (issue 10),
 or leaves it as in the paper ("sum"). Training is Hogwild: chunks of walks run in parallel
@@ -127,6 +127,35 @@ def _sigma_and_nll(x):
 
 
 @njit(cache=True, inline="always")
+def _draw_target(k, positive, state, prob, alias):
+    """Target k of an example: the positive itself for k = 0, else a noise draw from the
+    alias table (prob, alias); -1 when the draw is the positive (skipped, as in word2vec)."""
+    if k == 0:
+        return state, np.int64(positive)
+    state, bits = _next64(state)
+    t = _draw_alias(bits, prob.shape[0], prob, alias)
+    return state, (np.int64(-1) if t == positive else t)
+
+
+@njit(cache=True, inline="always")
+def _label_gradient(score, k):
+    """(d log-likelihood / d score, loss) of target k: label 1 for k = 0, 0 for a negative."""
+    if k == 0:
+        sig, nll = _sigma_and_nll(score)
+        return np.float32(1.0 - sig), nll
+    sig, nll = _sigma_and_nll(-score)                   # sigma(-s) = 1 - sigma(s)
+    return np.float32(sig - 1.0), nll
+
+
+@njit(cache=True, inline="always")
+def _dot(a, b):
+    s = np.float32(0.0)
+    for d in range(a.shape[0]):
+        s += a[d] * b[d]
+    return s
+
+
+@njit(cache=True, inline="always")
 def fuse(E, feat_row, a_row, learn_attention, h, w):
     """H of one item into ``h``, its component weights into ``w``.
 
@@ -174,15 +203,8 @@ def sgns_pair(h, Z, targets, n_targets, lr, dh):
         t = targets[k]
         if t < 0:
             continue
-        s = np.float32(0.0)
-        for d in range(dim):
-            s += h[d] * Z[t, d]
-        if k == 0:
-            sig, nll = _sigma_and_nll(s)
-            g = np.float32(sig - 1.0)
-        else:
-            sig, nll = _sigma_and_nll(-s)          # sigma(-s) = 1 - sigma(s)
-            g = np.float32(1.0 - sig)
+        ascent, nll = _label_gradient(_dot(h, Z[t]), k)
+        g = -ascent
         loss += nll
         step = np.float32(lr * g)
         for d in range(dim):
@@ -265,10 +287,13 @@ def _window(state, i, n, sampling):
 
 
 @njit(cache=True, inline="always")
-def _sentence_pairs(sentences, r, sampling, state, sent, inputs, outputs):
+def _sentence_pairs(sentences, r, sampling, schedule, state, sent, inputs, outputs):
     """Sentence r's (input, output) pairs in word2vec's order: for each position i (the
     output, the centre) its window, and for each other position j in it the input sent[j].
-    Returns (pairs, words kept after down-sampling, state)."""
+    Returns (learning rate, pairs, words kept after down-sampling, state); the rate follows
+    the sentence's position in the whole run."""
+    lr = np.float32(_lr_of(schedule.alpha, schedule.min_alpha, schedule.rows_before + r,
+                           schedule.rows_total))
     n, state = _subsample(sentences, r, sampling, state, sent)
     n_pairs = 0
     for i in range(n):
@@ -278,7 +303,7 @@ def _sentence_pairs(sentences, r, sampling, state, sent, inputs, outputs):
                 inputs[n_pairs] = sent[j]
                 outputs[n_pairs] = sent[i]
                 n_pairs += 1
-    return n_pairs, n, state
+    return lr, n_pairs, n, state
 
 
 @njit(cache=True)
@@ -291,130 +316,108 @@ def _pair_capacity(sentences, sampling):
     return longest, max(longest * width, 1)
 
 
-@njit(cache=True, parallel=True, fastmath=True)
-def train_block_skipgram(sentences, E, Z, sampling, schedule, stats):
-    """Plain skip-gram over a block of sentences (E is the input matrix, one row per node).
+@njit(cache=True, inline="always")
+def _chunk_start(schedule, c, longest, capacity):
+    """Chunk c's random stream and scratch: the sentence and its pairs' inputs and outputs."""
+    state = _chunk_state(schedule.seed, schedule.epoch, schedule.first_chunk + c)
+    return (state, np.empty(longest, dtype=np.int32), np.empty(capacity, dtype=np.int32),
+            np.empty(capacity, dtype=np.int32))
 
-    Writes (loss, examples, words) of each chunk into ``stats``. See ``train_block`` for
-    the schedule.
+
+@njit(cache=True, inline="always")
+def _skipgram_pair(ex, Z, centre, sampling, state, lr, targets, grads, dh):
+    """One plain skip-gram example: input row ``ex``, output target ``centre`` and
+    ``negative`` noise targets. Returns (state, loss).
+
+    All dot products first, then all updates: the k+1 Z rows are fetched together (their
+    cache misses overlap) and are in cache for the update. Same result as one target after
+    another unless a negative repeats.
     """
-    n_rows = sentences.offsets.shape[0] - 1
-    dim = E.shape[1]
-    negative = sampling.negative
-    longest, capacity = _pair_capacity(sentences, sampling)
-    for c in prange(stats.shape[0]):
-        state = _chunk_state(schedule.seed, schedule.epoch, schedule.first_chunk + c)
-        dh = np.empty(dim, dtype=np.float32)
-        targets = np.empty(negative + 1, dtype=np.int64)
-        grads = np.empty(negative + 1, dtype=np.float32)
-        inputs = np.empty(capacity, dtype=np.int32)
-        outputs = np.empty(capacity, dtype=np.int32)
-        sent = np.empty(longest, dtype=np.int32)
-        loss = 0.0
-        pairs = 0
-        words = 0
-        for r in range(c * CHUNK_ROWS, min((c + 1) * CHUNK_ROWS, n_rows)):
-            lr = np.float32(_lr_of(schedule.alpha, schedule.min_alpha,
-                                   schedule.rows_before + r, schedule.rows_total))
-            n_pairs, n, state = _sentence_pairs(sentences, r, sampling, state, sent, inputs,
-                                                outputs)
-            words += n
-            for p in range(n_pairs):
-                centre = outputs[p]
-                ex = E[inputs[p]]
-                # All dot products first, then all updates: the k+1 Z rows are fetched
-                # together (their cache misses overlap) and are in cache for the update.
-                # Same result as one target after another unless a negative repeats.
-                n_t = 0
-                for k in range(negative + 1):
-                    if k == 0:
-                        t = np.int64(centre)
-                    else:
-                        state, bits = _next64(state)
-                        t = _draw_alias(bits, sampling.neg_prob.shape[0],
-                                        sampling.neg_prob, sampling.neg_alias)
-                        if t == centre:
-                            continue
-                    zt = Z[t]
-                    s = np.float32(0.0)
-                    for d in range(dim):
-                        s += ex[d] * zt[d]
-                    if k == 0:
-                        sig, nll = _sigma_and_nll(s)
-                        g = np.float32(1.0 - sig)
-                    else:
-                        sig, nll = _sigma_and_nll(-s)     # sigma(-s) = 1 - sigma(s)
-                        g = np.float32(sig - 1.0)
-                    loss += nll
-                    targets[n_t] = t
-                    grads[n_t] = g * lr
-                    n_t += 1
-                for d in range(dim):
-                    dh[d] = 0.0
-                for k in range(n_t):
-                    zt = Z[targets[k]]
-                    g = grads[k]
-                    for d in range(dim):
-                        z = zt[d]
-                        dh[d] += g * z
-                        zt[d] = z + g * ex[d]
-                for d in range(dim):
-                    ex[d] += dh[d]
-                pairs += 1
-        stats[c, 0] = loss
-        stats[c, 1] = pairs
-        stats[c, 2] = words
+    loss = 0.0
+    n_t = 0
+    for k in range(sampling.negative + 1):
+        state, t = _draw_target(k, centre, state, sampling.neg_prob, sampling.neg_alias)
+        if t < 0:
+            continue
+        g, nll = _label_gradient(_dot(ex, Z[t]), k)
+        loss += nll
+        targets[n_t] = t
+        grads[n_t] = g * lr
+        n_t += 1
+    dim = ex.shape[0]
+    for d in range(dim):
+        dh[d] = 0.0
+    for k in range(n_t):
+        zt = Z[targets[k]]
+        g = grads[k]
+        for d in range(dim):
+            z = zt[d]
+            dh[d] += g * z
+            zt[d] = z + g * ex[d]
+    for d in range(dim):
+        ex[d] += dh[d]
+    return state, loss
+
+
+@njit(cache=True, inline="always")
+def _fused_pair(E, Z, x, centre, fusion, sampling, state, lr, targets, h, w, dh):
+    """One GES/EGES example: input item ``x`` (its rows fused into ``h``), output target
+    ``centre`` and ``negative`` noise targets. Returns (state, loss)."""
+    fuse(E, fusion.feat[x], fusion.A[x], fusion.learn_attention, h, w)
+    for d in range(h.shape[0]):
+        dh[d] = 0.0
+    for k in range(sampling.negative + 1):
+        state, targets[k] = _draw_target(k, centre, state, sampling.neg_prob,
+                                         sampling.neg_alias)
+    loss = sgns_pair(h, Z, targets, sampling.negative + 1, lr, dh)
+    fused_backward(E, fusion.feat[x], fusion.A[x], w, h, dh, lr, lr * fusion.attention_lr,
+                   fusion.learn_attention, fusion.row_scale)
+    return state, loss
 
 
 @njit(cache=True, parallel=True, fastmath=True)
 def train_block(sentences, E, Z, fusion, sampling, schedule, stats):
-    """GES/EGES over a block of sentences whose first chunk of CHUNK_ROWS sentences has the
-    global number ``schedule.first_chunk`` (it seeds the chunk's random stream). Writes
-    (loss, examples, words) of each of its chunks into ``stats`` [n_chunks, 3].
+    """Skip-gram over a block of sentences: plain (``fusion`` None; E has one row per node)
+    or GES/EGES (``fusion`` a Fusion). Numba compiles the two separately and drops the
+    other's branch (an argument typed None is pruned at compile time), so plain skip-gram
+    never compiles the fused model.
 
-    ``schedule.rows_before`` sentences of the whole run (all epochs) came before this block
-    and ``rows_total`` are in it: a sentence's learning rate follows its position in it.
+    The block's first chunk of CHUNK_ROWS sentences has the global number
+    ``schedule.first_chunk`` (it seeds the chunk's random stream); ``schedule.rows_before``
+    sentences of the whole run (all epochs) came before the block and ``rows_total`` are in
+    it: a sentence's learning rate follows its position in it. Writes (loss, examples,
+    words) of each chunk into ``stats`` [n_chunks, 3].
     """
     n_rows = sentences.offsets.shape[0] - 1
-    feat, A = fusion.feat, fusion.A
-    m = feat.shape[1]
     dim = E.shape[1]
     negative = sampling.negative
+    m = 1
+    if fusion is not None:
+        m = fusion.feat.shape[1]
     longest, capacity = _pair_capacity(sentences, sampling)
     for c in prange(stats.shape[0]):
-        state = _chunk_state(schedule.seed, schedule.epoch, schedule.first_chunk + c)
+        state, sent, inputs, outputs = _chunk_start(schedule, c, longest, capacity)
         h = np.empty(dim, dtype=np.float32)
         dh = np.empty(dim, dtype=np.float32)
         w = np.empty(m, dtype=np.float32)
-        inputs = np.empty(capacity, dtype=np.int32)
-        outputs = np.empty(capacity, dtype=np.int32)
-        sent = np.empty(longest, dtype=np.int32)
         targets = np.empty(negative + 1, dtype=np.int64)
+        grads = np.empty(negative + 1, dtype=np.float32)
         loss = 0.0
         pairs = 0
         words = 0
         for r in range(c * CHUNK_ROWS, min((c + 1) * CHUNK_ROWS, n_rows)):
-            lr = _lr_of(schedule.alpha, schedule.min_alpha, schedule.rows_before + r,
-                        schedule.rows_total)
-            n_pairs, n, state = _sentence_pairs(sentences, r, sampling, state, sent, inputs,
-                                                outputs)
+            lr, n_pairs, n, state = _sentence_pairs(sentences, r, sampling, schedule, state,
+                                                    sent, inputs, outputs)
             words += n
+            pairs += n_pairs
             for p in range(n_pairs):
-                centre = outputs[p]
-                x = inputs[p]
-                fuse(E, feat[x], A[x], fusion.learn_attention, h, w)
-                for d in range(dim):
-                    dh[d] = 0.0
-                targets[0] = centre
-                for k in range(1, negative + 1):
-                    state, bits = _next64(state)
-                    t = _draw_alias(bits, sampling.neg_prob.shape[0], sampling.neg_prob,
-                                    sampling.neg_alias)
-                    targets[k] = -1 if t == centre else t
-                loss += sgns_pair(h, Z, targets, negative + 1, lr, dh)
-                fused_backward(E, feat[x], A[x], w, h, dh, lr, lr * fusion.attention_lr,
-                               fusion.learn_attention, fusion.row_scale)
-                pairs += 1
+                if fusion is None:
+                    state, nll = _skipgram_pair(E[inputs[p]], Z, outputs[p], sampling, state,
+                                                lr, targets, grads, dh)
+                else:
+                    state, nll = _fused_pair(E, Z, inputs[p], outputs[p], fusion, sampling,
+                                             state, lr, targets, h, w, dh)
+                loss += nll
         stats[c, 0] = loss
         stats[c, 1] = pairs
         stats[c, 2] = words
@@ -546,8 +549,8 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
                  use_sample=bool(sample > 0), negative=np.int64(negative))
     sampling = Sampling(window=np.int64(window if window else 1),
                         whole_sentence=window is None, **noise)
-    if not plain:
-        fusion = Fusion(feat, A, bool(learn_attention), float(attention_lr), row_scale)
+    fusion = None if plain else Fusion(feat, A, bool(learn_attention), float(attention_lr),
+                                       row_scale)
     losses, pairs, words = [], 0, 0
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -564,10 +567,7 @@ def train(walks: np.ndarray, feat: np.ndarray | None, num_rows: int, *,
                                     float(min_alpha), float(epoch * n_walks + row_base + a),
                                     rows_total)
                 stats = np.zeros((-(-n_block // CHUNK_ROWS), 3), dtype=np.float64)
-                if plain:
-                    train_block_skipgram(block, E, Z, sampling, schedule, stats)
-                else:
-                    train_block(block, E, Z, fusion, sampling, schedule, stats)
+                train_block(block, E, Z, fusion, sampling, schedule, stats)
                 epoch_loss += stats[:, 0].sum()
                 epoch_pairs += int(stats[:, 1].sum())
                 words += int(stats[:, 2].sum())
