@@ -2,7 +2,8 @@
 
 Every CLI verb is a function here with the same name (dashes become underscores):
 ``graphemb.build_graph``, ``walk``, ``train``, ``export``, ``run``, ``status``, ``similar``,
-``user_vectors``, ``recommend``, ``plot``; the ``evaluate`` group is the module
+``user_vectors``, ``recommend``, ``plot``; ``walk_on_spark`` runs sharded walks as one Spark
+job; the ``evaluate`` group is the module
 ``graphemb.evaluate``
 (``link_prediction``, ``node_classification``, ``next_item``). ``graphemb.ItemVectors`` holds a
 workspace's vectors as one object (most_similar, to_keyed_vectors, save/load).
@@ -16,7 +17,7 @@ _API = {
     "run": "pipeline", "load_graph": "pipeline", "load_walks": "pipeline",
     "load_vectors": "pipeline", "ItemVectors": "vectors", "status": "freshness",
     "similar": "vectors", "user_vectors": "recommendation", "recommend": "recommendation",
-    "plot": "plotting", "GraphembError": "errors",
+    "plot": "plotting", "walk_on_spark": "distributed", "GraphembError": "errors",
 }
 
 __all__ = [*_API, "evaluate", "__version__"]

@@ -321,9 +321,12 @@ def save_npy(folder: Path, name: str, array: np.ndarray) -> None:
 
 
 def load_npy(folder: Path, name: str, mmap: bool = True) -> np.ndarray:
+    """The array, memory-mapped copy-on-write: pages are read on demand and the file is never
+    written, yet the array is writable, so Numba compiles one signature for it and for an
+    in-memory array (a read-only map would be a second type and a second compile)."""
     path = Path(folder) / f"{name}.npy"
     try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        return np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
     except FileNotFoundError:
         raise GraphembError(f"{path}: missing; the artifact is incomplete, rerun the stage "
                             "that writes it.") from None

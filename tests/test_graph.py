@@ -362,3 +362,28 @@ def test_networkx_bad_weight_and_bad_file_are_one_line_errors(tmp_path):
         assert words in r.output and "Traceback" not in r.output
         assert len(r.output.strip().splitlines()) == 1, r.output
     assert not (tmp_path / "ws" / "graph").exists()
+
+
+def test_a_loaded_graph_has_the_in_memory_signature(tmp_path):
+    """The workspace's arrays are memory-mapped copy-on-write: writable, so the walk kernel
+    compiled for in-memory arrays serves them (a read-only map is another Numba type and
+    meant a second compile on the CLI's first run); the file itself is never written."""
+    import graphemb
+    from graphemb.walks import WalkSampler, deepwalk
+    log = tmp_path / "log.csv"
+    log.write_text("user,item,time\n" + "".join(f"u{k % 7},i{k % 11},{k}\n" for k in range(200)))
+    graphemb.build_graph(log, workdir=tmp_path / "w")
+    graph, _ = graphemb.load_graph(tmp_path / "w")
+    assert graph.indices.flags.writeable and isinstance(graph.indices, np.memmap)
+    before = (tmp_path / "w" / "graph" / "indices.npy").read_bytes()
+
+    def walk(indptr, indices, weights):
+        s = WalkSampler(indptr, indices, weights)
+        return s.walks(np.arange(3, dtype=np.int64), 0, 5, 1.0, 1.0, 0,
+                       out=np.empty((3, 5), np.int32))
+
+    walk(graph.indptr, graph.indices, graph.weights)
+    n_signatures = len(deepwalk.walk_batch.signatures)
+    walk(np.array(graph.indptr), np.array(graph.indices), np.array(graph.weights))
+    assert len(deepwalk.walk_batch.signatures) == n_signatures
+    assert (tmp_path / "w" / "graph" / "indices.npy").read_bytes() == before
