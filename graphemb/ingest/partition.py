@@ -4,7 +4,7 @@ sessionized in memory by the numpy engine's sessionize, and the buckets' edges a
 
 The stream keeps file order within a bucket, so the stable sort by (user, time) breaks ties
 by file order as the numpy engine does; items are coded by first appearance in the stream.
-Memory: one batch of the stream, or one bucket (about BUCKET_BYTES_PER_EVENT a event), plus
+Memory: one batch of the stream, or one bucket (about BUCKET_BYTES_PER_EVENT an event), plus
 the item table and the edges summed so far.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ import pyarrow.compute as pc
 from ..io.ids import factorize
 from .sessions import sessionize
 
-# Peak working memory of one event while its bucket is sessionized (measured ~110 B on the
-# benchmark log: the user text, codes, the sort's copies, transitions and their keys).
+# Working memory of one event while its bucket is sessionized (the user text, codes, time,
+# transitions and their keys), with a margin: benchmarks/ingest.py's 10M-event log in one
+# bucket peaked at 1,247 MiB RSS, ~95 B an event above the process's ~300 MiB baseline.
 BUCKET_BYTES_PER_EVENT = 160
 MAX_BUCKETS = 1024
 STREAM_BATCH_ROWS = 1 << 20     # rows per batch read from DuckDB
