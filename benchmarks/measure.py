@@ -8,6 +8,12 @@ import time
 
 
 def measure(args: list[str], env: dict | None = None, quiet: bool = True) -> tuple[float, float]:
+    return measure_cpu(args, env, quiet)[:2]
+
+
+def measure_cpu(args: list[str], env: dict | None = None,
+                quiet: bool = True) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, CPU seconds: user + system of all its threads)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL if quiet else None,
                             stderr=subprocess.PIPE)
@@ -17,7 +23,7 @@ def measure(args: list[str], env: dict | None = None, quiet: bool = True) -> tup
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {err.strip()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024.0  # Linux reports KiB
+    return seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime  # RSS in KiB
 
 
 def graphemb_cmd(*args: str) -> list[str]:

@@ -267,7 +267,7 @@ def _dwell_kept(source: TableFile, table: pa.Table, r: LogRules, place, counts: 
 
 
 def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.ndarray,
-               session_gap: float, ends: np.ndarray | None = None
+               session_gap: float, ends: np.ndarray | None = None, lists: bool = True
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Transitions between consecutive distinct items within each user's sessions.
 
@@ -275,16 +275,19 @@ def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.
     to the next event exceeds ``session_gap`` seconds, or after an event flagged in ``ends``
     (a conversion: the transition into it is kept, none leaves it). A repeat of the item just
     seen in the session is dropped (it is not a transition); a repeated conversion still ends
-    the session. Each transition carries the weight of the event it leads to.
+    the session. Each transition carries the weight of the event it leads to. The sessions
+    themselves (session_lists) are returned unless ``lists`` is False (None then).
     """
-    order = np.lexsort((time, user))
-    user, time, item, weight = user[order], time[order], item[order], weight[order]
+    if not _in_order(user, time):       # a log already grouped by user in time order skips
+        order = np.lexsort((time, user))     # the sort (a stable sort would not move it)
+        user, time, item, weight = user[order], time[order], item[order], weight[order]
+        ends = ends[order] if ends is not None else None
     n = len(user)
     starts = np.ones(n, dtype=bool)
     if n > 1:
         starts[1:] = (user[1:] != user[:-1]) | ((time[1:] - time[:-1]) > session_gap)
         if ends is not None:
-            starts[1:] |= ends[order][:-1]
+            starts[1:] |= ends[:-1]
     repeat = np.zeros(n, dtype=bool)
     if n > 1:
         repeat[1:] = ~starts[1:] & (item[1:] == item[:-1])
@@ -296,7 +299,17 @@ def sessionize(user: np.ndarray, time: np.ndarray, item: np.ndarray, weight: np.
     w = weight_k[1:][follows]
     report = {"sessions": int(starts.sum()), "repeats_dropped": int(repeat.sum()),
               "transitions": int(len(src))}
-    return src, dst, w, report, session_lists(item_k, starts_k)
+    return src, dst, w, report, session_lists(item_k, starts_k) if lists else None
+
+
+def _in_order(user: np.ndarray, time: np.ndarray) -> bool:
+    """Whether events are sorted by (user, time) already."""
+    if len(user) < 2:
+        return True
+    step = user[1:] - user[:-1] if user.dtype.kind in "iu" else None
+    if step is None or (step < 0).any():
+        return False
+    return bool(((step != 0) | (time[1:] >= time[:-1])).all())
 
 
 def session_lists(items: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import GraphembError, first_line, require
-from ..io.ids import MAX_ID_CHARS, ids_as_given
+from ..io.ids import MAX_ID_CHARS, bad_id_rows, ids_as_given
 from .times import TIME_UNITS, UNIT_BOUNDS, unit_from_band_counts
 
 if TYPE_CHECKING:
@@ -68,8 +68,11 @@ def _query(dialect: str, source: str, r: "LogRules", divisor: float = 1.0) -> di
     text = "VARCHAR" if dialect == "duckdb" else "STRING"
     if dialect == "duckdb":
         numeric = f"TRY_CAST({time} AS DOUBLE)"
-        dated = f"epoch_ms(TRY_CAST({time} AS TIMESTAMP)) / 1000.0"
-        rownum = "row_number() OVER ()"
+        # Read as a date only where it is no number: ti counts only then (_pick_unit,
+        # COALESCE(tn, ti)), and the failed cast of every number is half the read's cost.
+        dated = (f"CASE WHEN {numeric} IS NULL THEN epoch_ms(TRY_CAST({time} AS TIMESTAMP)) "
+                 "/ 1000.0 END")
+        rownum = "NULL"     # the stream keeps file order (preserve_insertion_order)
     else:
         numeric = f"try_cast({time} AS DOUBLE)"
         dated = f"unix_micros(try_cast({time} AS TIMESTAMP)) / 1e6"
@@ -146,6 +149,17 @@ def _query(dialect: str, source: str, r: "LogRules", divisor: float = 1.0) -> di
                   "(SELECT count(*) FROM seq) - (SELECT count(*) FROM kept) AS repeats, "
                   "(SELECT count(DISTINCT u) FROM clean) - (SELECT count(DISTINCT u) FROM ev1) "
                   "AS overactive_users")
+    # DuckDB: one pass in file order, each row with its flags and its user's bucket; the
+    # rest (windows, filters on counts) is done per bucket by graphemb.ingest.partition.
+    clean = ("TRUE" if r.min_dwell is None else
+             f"dw_state <> 0 OR dw >= {float(r.min_dwell)!r} OR is_end = 1")
+    q["stream"] = ("SELECT u, i, tn, ti, w, is_end = 1 AS end_ev, "
+                   f"{'CAST(ev_type AS VARCHAR)' if r.end_session_on else 'NULL'} AS ev_type, "
+                   f"COALESCE({_PRESENT}, FALSE) AS p, "
+                   f"COALESCE({event_filter}, FALSE) AS typed, COALESCE({clean}, FALSE) AS clean, "
+                   "dw_state, COALESCE(NOT (w >= 0), FALSE) AS bad_w, "
+                   "CAST(hash(u) % {buckets} AS INTEGER) AS b "
+                   f"FROM (SELECT *, {dw_state} AS dw_state, {is_end} AS is_end FROM ({q['raw']}))")
     return q
 
 
@@ -161,8 +175,8 @@ def _weight_expr(weight_col, event_col, event_weights) -> tuple[str, str]:
     return w, keep
 
 
-def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "LogRules",
-              time_unit: str = "s"):
+def _check_stats(path: Path, stats: dict, r: "LogRules") -> None:
+    """The row errors the SQL engines count, as one-line errors."""
     if stats.get("bad_ids"):
         raise GraphembError(f"{path}: {stats['bad_ids']:,} row(s) have a user or item id with a "
                             f"control character or over {MAX_ID_CHARS} characters; the file is "
@@ -177,14 +191,10 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "Log
     if stats["bad_weight"]:
         raise GraphembError(f"{path}: {stats['bad_weight']:,} weight(s) are negative or not "
                             "numbers; fix them (the default engine names the first line).")
-    # Items numbered by first appearance, as the default engine's factorize does.
-    items = items.sort_by([("first_rn", "ascending")])
-    names = items.column("i")
-    item_ids = ids_as_given(names)
-    item_counts = np.asarray(items.column("n"), dtype=np.int64)
-    src = np.asarray(pc.index_in(edges.column("src"), names), dtype=np.int64)
-    dst = np.asarray(pc.index_in(edges.column("dst"), names), dtype=np.int64)
-    weight = np.asarray(pc.cast(edges.column("w"), pa.float64()))
+
+
+def _counts(stats: dict, r: "LogRules", transitions: int, time_unit: str) -> dict:
+    """The graph manifest's counts from the SQL engines' stats, as the numpy engine counts."""
     counts = {"events_read": int(stats["events_read"]),
               "dropped_missing_values": int(stats["events_read"] - stats["present"])}
     if r.event_weights:
@@ -202,9 +212,24 @@ def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "Log
         counts["session_end_events"] = int(stats["end_events"])
     counts.update({"sessions": int(stats["sessions"] or 0),
                    "repeats_dropped": int(stats["repeats"] or 0),
-                   "transitions": int(np.asarray(edges.column("n")).sum()),
+                   "transitions": int(transitions),
                    "users": int(stats["users"]), "time_unit": time_unit})
-    return src, dst, weight, item_ids, item_counts, counts
+    return counts
+
+
+def _assemble(path: Path, edges: pa.Table, items: pa.Table, stats: dict, r: "LogRules",
+              time_unit: str = "s"):
+    _check_stats(path, stats, r)
+    # Items numbered by first appearance, as the default engine's factorize does.
+    items = items.sort_by([("first_rn", "ascending")])
+    names = items.column("i")
+    item_ids = ids_as_given(names)
+    item_counts = np.asarray(items.column("n"), dtype=np.int64)
+    src = np.asarray(pc.index_in(edges.column("src"), names), dtype=np.int64)
+    dst = np.asarray(pc.index_in(edges.column("dst"), names), dtype=np.int64)
+    weight = np.asarray(pc.cast(edges.column("w"), pa.float64()))
+    transitions = int(np.asarray(edges.column("n")).sum())
+    return src, dst, weight, item_ids, item_counts, _counts(stats, r, transitions, time_unit)
 
 
 # Views built on raw, in order; edges, items and stats are then read from them.
@@ -213,10 +238,13 @@ _VIEWS = ("present", "typed", "clean", "first_seen", "ev1", "ev", "seq", "kept",
 
 def duckdb_transitions(source: "TableFile", rules: "LogRules", memory_limit: str = "8GB",
                        temp_dir: Path | None = None, quiet=True):
-    """Sessionize a log of any size with DuckDB; returns what the default engine returns."""
+    """Sessionize a log of any size: DuckDB reads it once in file order (the row checks and
+    filters in SQL), the events go to bucket files by user (graphemb.ingest.partition),
+    and each bucket is sessionized in memory; returns what the default engine returns."""
     duckdb = require("duckdb", "duckdb", "the duckdb engine (logs over 2 GB, or --engine duckdb)")
+    from . import partition
 
-    path = source.path
+    path, r = source.path, rules
     if source.is_parquet:
         table = f"read_parquet('{_sql_path(path)}')"
     else:
@@ -232,31 +260,116 @@ def duckdb_transitions(source: "TableFile", rules: "LogRules", memory_limit: str
     with tempfile.TemporaryDirectory(prefix=".duckdb-spill-", dir=temp_dir) as spill:
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill,
                                      "preserve_insertion_order": True})
+        limit = _memory_bytes(memory_limit)
+        k = partition.bucket_count(partition.events_estimate(
+            path, source.is_parquet, str(path).endswith(".gz")), limit)
+        buckets = partition.Buckets(Path(spill), k)
         try:
             con.execute(f"SET enable_progress_bar = {'false' if quiet else 'true'}")
-            # Materialise the sessionized events once; the rest are small aggregates.
-            con.execute(f"CREATE TEMP TABLE raw AS {q['raw']}")
-            cur = con.execute(_unit_query())
-            divisor, unit = _pick_unit(path, dict(zip([d[0] for d in cur.description],
-                                                      cur.fetchone())), rules.time_unit)
-            q = _query("duckdb", table, rules, divisor)
-            for name in _VIEWS:
-                con.execute(f"CREATE TEMP VIEW {name} AS {q[name]}")
+            stats, items, found, ev1_counts = _stream(
+                con.sql(q["stream"].replace("{buckets}", str(k))), rules, buckets)
+            buckets.close()
+            divisor, unit = _pick_unit(path, stats, rules.time_unit)
             if rules.end_session_on:
-                _check_end_types(path, rules, lambda sql: [row[0] for row in con.execute(sql)
-                                                           .fetchall()], "VARCHAR")
-            con.execute("CREATE TEMP TABLE kept_t AS SELECT * FROM kept")
-            con.execute("CREATE OR REPLACE TEMP VIEW kept AS SELECT * FROM kept_t")
-            edges = _arrow(con.sql(q["edges"]))
-            items = _arrow(con.sql(q["items"]))
-            cur = con.execute(q["stats"])
-            stats = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+                from .sessions import check_end_types
+
+                # All the log's types only for the message, in a second read.
+                check_end_types(path, rules, found, lambda: [row[0] for row in con.execute(
+                    f"SELECT DISTINCT CAST(ev_type AS VARCHAR) FROM ({q['raw']}) "
+                    "WHERE ev_type IS NOT NULL").fetchall() if row[0]])
         except duckdb.Error as exc:
             raise GraphembError(f"{path}: cannot read log with duckdb: {first_line(exc)}") \
                 from None
         finally:
             con.close()
-    return _assemble(path, edges, items, stats, rules, unit)
+        _check_stats(path, stats, r)
+        n_items = len(items)
+        if r.min_item_count > 1 and r.max_user_events is not None:
+            ev1_counts = partition.item_counts_after_users(buckets, n_items, r.max_user_events)
+        elif ev1_counts is not None:
+            ev1_counts = np.pad(ev1_counts, (0, n_items - len(ev1_counts)))
+        src, dst, weight, n, item_counts = partition.sessionize_buckets(
+            buckets, n_items, divisor, r.gap, r.max_user_events, r.min_item_count, ev1_counts,
+            stats)
+    counts = _counts(stats, r, int(n.sum()), unit)
+    return src, dst, weight, ids_as_given(items.ids), item_counts, counts
+
+
+_BANDS = np.asarray(UNIT_BOUNDS)
+
+
+def _stream(relation, r: "LogRules", buckets):
+    """Read the stream query batch by batch: the clean events to ``buckets``, counts of the
+    rest into stats (the names of _query's stats), items coded by first appearance. Returns
+    (stats, ItemCodes, the --end-session-on types found, events per item when the item
+    counts need no per-user filter first, else None)."""
+    from . import partition
+
+    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+    items = partition.ItemCodes()
+    stats = dict.fromkeys(("events_read", "present", "bad_ids", "typed", "clean", "bad_time",
+                           "bad_weight", "bad_dwell", "dwell_missing", "n_numeric", "n_dated",
+                           "b0", "b1", "b2", "b3"), 0)
+    found = set()
+    ev1_counts = np.zeros(0, dtype=np.int64) if r.max_user_events is None else None
+    for batch in fetch(partition.STREAM_BATCH_ROWS):
+        flag = {c: np.asarray(batch.column(c).to_numpy(zero_copy_only=False), dtype=bool)
+                for c in ("p", "typed", "clean", "bad_w")}
+        p = flag["p"]
+        stats["events_read"] += batch.num_rows
+        stats["present"] += int(p.sum())
+        if not p.any():
+            continue
+        batch = batch.filter(pa.array(p))
+        flag = {c: v[p] for c, v in flag.items()}
+        typed, clean = flag["typed"], flag["typed"] & flag["clean"]
+        tn, ti = batch.column("tn"), batch.column("ti")
+        numeric = np.asarray(tn.is_valid())
+        dated = np.asarray(ti.is_valid())
+        dw_state = np.asarray(batch.column("dw_state"))
+        band = np.searchsorted(_BANDS, np.abs(np.asarray(tn.fill_null(0.0))[numeric]),
+                               side="right")
+        bad_ids = bad_id_rows(batch.column("u")) | bad_id_rows(batch.column("i"))
+        for key, value in (("bad_ids", bad_ids.sum()),
+                           ("typed", typed.sum()), ("clean", clean.sum()),
+                           ("bad_time", (typed & ~numeric & ~dated).sum()),
+                           ("bad_weight", (typed & flag["bad_w"]).sum()),
+                           ("bad_dwell", (dw_state == 2).sum()),
+                           ("dwell_missing", (typed & (dw_state == 1)).sum()),
+                           ("n_numeric", numeric.sum()), ("n_dated", dated.sum()),
+                           *((f"b{j}", c) for j, c in enumerate(np.bincount(band, minlength=4)))):
+            stats[key] += int(value)
+        if r.end_session_on:
+            ends = np.asarray(batch.column("end_ev").to_numpy(zero_copy_only=False), dtype=bool)
+            found.update(pc.unique(batch.column("ev_type").filter(pa.array(ends))).to_pylist())
+        codes = items.codes(batch.column("i"))
+        if not clean.any():
+            continue
+        keep = pa.array(clean)
+        t = np.where(numeric, np.asarray(tn.fill_null(0.0)), np.asarray(ti.fill_null(np.nan)))
+        columns = {"u": batch.column("u").filter(keep), "code": codes[clean].astype(np.int32),
+                   "t": t[clean], "numeric": numeric[clean]}
+        if r.weight_col or r.event_weights:
+            columns["w"] = np.asarray(pc.cast(batch.column("w"), pa.float64()).filter(keep)
+                                      .fill_null(np.nan))
+        if r.end_session_on:
+            columns["is_end"] = ends[clean]
+        buckets.append(pa.table(columns), np.asarray(batch.column("b"))[clean])
+        if ev1_counts is not None:
+            more = np.bincount(codes[clean], minlength=len(items))
+            ev1_counts = np.pad(ev1_counts, (0, len(more) - len(ev1_counts))) + more
+    return stats, items, found, ev1_counts
+
+
+def _memory_bytes(text: str) -> float:
+    """'4GB' -> 4e9 bytes (DuckDB's units: KB, MB, GB, TB, KiB, ..., GiB); 8 GB if unread."""
+    import re
+
+    m = re.match(r"^\s*([0-9.]+)\s*([kmgt]?)(i?)b?\s*$", str(text), re.IGNORECASE)
+    if not m:
+        return 8e9
+    power = "kmgt".find(m.group(2).lower()) + 1 if m.group(2) else 0
+    return float(m.group(1)) * (1024.0 if m.group(3) else 1000.0) ** power
 
 
 def spark_transitions(source: "TableFile", rules: "LogRules", quiet=True):

@@ -94,6 +94,29 @@ def check_ids(path, table: pa.Table, columns, place) -> None:
                                 "the file is damaged or not a log.")
 
 
+def bad_id_rows(values: pa.Array) -> np.ndarray:
+    """Rows of a text array whose id check_ids refuses (a control character, or over
+    MAX_ID_CHARS characters). The bytes are scanned first; the exact test runs only on an
+    array that has a control byte or a long value (UTF-8 puts no byte below 0x80 inside a
+    multi-byte character, so a control byte is a control character)."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    large = pa.types.is_large_string(values.type)
+    if not (large or pa.types.is_string(values.type)):
+        values, large = pc.cast(values, pa.string()), False
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if large else np.int32,
+                            count=values.offset + n + 1)[values.offset:]
+    data = values.buffers()[2]
+    data = (np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None
+            else np.zeros(0, dtype=np.uint8))
+    if not ((data < 0x20) | (data == 0x7f)).any() and np.diff(offsets).max() <= MAX_ID_CHARS:
+        return np.zeros(n, dtype=bool)
+    control = np.asarray(pc.match_substring_regex(values, _CONTROL).fill_null(False))
+    return control | np.asarray(pc.greater(pc.utf8_length(values), MAX_ID_CHARS)
+                                .fill_null(False))
+
+
 def id_positions(ids: np.ndarray, wanted, retry=None) -> np.ndarray:
     """Position of each of ``wanted`` (ids as text) among ``ids``, -1 where absent. Ids match
     by their text: 42 matches "42", "007" does not match 7. ``retry(text)`` is looked up
