@@ -52,7 +52,7 @@ class WalkSampler:
 
     Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
     all weights are equal; ``indices`` is then read through and ``weights`` only touched by
-    node2vec with a dominant 1/p. node2vec adds the edge filter, one byte per edge.
+    node2vec with a dominant 1/p. node2vec adds the edge filter, about one byte per edge.
     """
 
     def __init__(self, indptr, indices, weights):
@@ -79,7 +79,7 @@ class WalkSampler:
         self._edge_filter = None   # built on the first node2vec batch (DeepWalk needs none)
 
     def edge_filter(self):
-        """(bits, shift) of the edge filter: 1 byte per edge (8 bits, one hash)."""
+        """(bits, shift) of the edge filter: >= 8 bits per edge (node2vec.build_edge_filter)."""
         if self._edge_filter is None:
             log2_bits = max(6, int(np.ceil(np.log2(max(8 * len(self.indices), 1)))))
             self._edge_filter = (node2vec.build_edge_filter(self.indptr, self.indices,
