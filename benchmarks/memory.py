@@ -71,6 +71,10 @@ STAGES = [
     ("train EGES (2 side columns)", lambda d: ["train", "--side-info", d["side"],
                                                *TRAIN_ARGS], "ws"),
 ]
+# On the check log only (not fitted): DuckDB held to a small memory limit, spilling to disk.
+LIMITED = ("build-graph duckdb --memory-limit 256MB",
+           lambda d: ["build-graph", d["log"], "--engine", "duckdb", "--memory-limit", "256MB"],
+           "ws_lim")
 MiB = 2.0 ** 20
 
 
@@ -82,13 +86,17 @@ def side_table(ws: Path, path: Path) -> str:
     return str(path)
 
 
-def run_log(tmp: Path, name: str, events: int, items: int, env: dict, log_rows: list) -> None:
+def run_log(tmp: Path, name: str, events: int, items: int, env: dict, log_rows: list,
+            partial: Path | None = None, stages=None) -> None:
     log = tmp / f"{name}.csv"
     if not log.exists():
         write_log(log, events, seed=7, num_items=items, theme_zipf=None)
     d = {"log": str(log), "vectors": str(tmp / f"{name}-vectors.parquet")}
-    wss = {"ws": tmp / f"{name}-ws", "ws_duck": tmp / f"{name}-ws-duck"}
-    for stage, args, key in STAGES:
+    wss = {"ws": tmp / f"{name}-ws", "ws_duck": tmp / f"{name}-ws-duck",
+           "ws_lim": tmp / f"{name}-ws-lim"}
+    if stages is None:
+        stages = STAGES + ([LIMITED] if name == "check" else [])
+    for stage, args, key in stages:
         if stage.startswith("train EGES"):
             d["side"] = side_table(wss["ws"], tmp / f"{name}-side.csv")
         t0 = time.perf_counter()
@@ -104,15 +112,20 @@ def run_log(tmp: Path, name: str, events: int, items: int, env: dict, log_rows: 
                                   * WALK_LENGTH * 4 if stage.startswith("walk") else 0)
             row["walks_file"] = (wss["ws"] / "walks" / "walks.npy").stat().st_size
         log_rows.append(row)
+        if partial is not None:            # a crash later keeps what was measured
+            partial.write_text(json.dumps(log_rows, indent=1) + "\n")
         print(f"  {name} {stage}: peak RSS {m['hwm'] / MiB:,.0f} MiB, anon "
               f"{m['anon'] / MiB:,.0f} MiB, file {m['file'] / MiB:,.0f} MiB, "
               f"{m['seconds']:.1f} s wall ({time.perf_counter() - t0:.1f})", flush=True)
 
 
 def design(rows: list, stage: str) -> np.ndarray:
-    cols = [np.ones(len(rows)), [r["items"] for r in rows], [r["edges"] for r in rows]]
-    if stage.startswith("build-graph"):
-        cols.append([r["events"] for r in rows])
+    """Columns 1, items, edges; build-graph: 1, items, events. In these logs edges are
+    0.45-0.63 of the events (each transition is an edge, or adds weight to one), too close
+    to separate a per-edge from a per-event term; build-graph's per-event figure holds the
+    edges its events make."""
+    second = "events" if stage.startswith("build-graph") else "edges"
+    cols = [np.ones(len(rows)), [r["items"] for r in rows], [r[second] for r in rows]]
     return np.column_stack(cols).astype(np.float64)
 
 
@@ -145,7 +158,7 @@ def example(f: dict, stage: str, what: str, items: float, edges: float, events: 
             walk_bytes: float) -> float:
     """Bytes for the worked example; walk adds one full batch buffer (64 MiB), train's
     peak RSS the walks file if it were all resident."""
-    x = [1.0, items, edges] + ([events] if stage.startswith("build-graph") else [])
+    x = [1.0, items, events if stage.startswith("build-graph") else edges]
     out = float(np.dot(x, f["coef"]))
     if stage.startswith("walk"):
         out += BATCH_STEPS * 4
@@ -157,7 +170,7 @@ def example(f: dict, stage: str, what: str, items: float, edges: float, events: 
 def tables(rows: list, meta: dict, ex_items: float, ex_edges: float, ex_events: float) -> str:
     fit_rows = [r for r in rows if r["log"] != "check"]
     check = {r["stage"]: r for r in rows if r["log"] == "check"}
-    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    stages = list(dict.fromkeys(r["stage"] for r in fit_rows))
     walks_disk = ex_items * 10 * 80 * 4
     lines = [
         f"Generated logs (benchmarks/loggen.py, themes uniform over the catalogue), each "
@@ -166,19 +179,22 @@ def tables(rows: list, meta: dict, ex_items: float, ex_edges: float, ex_events: 
         f"{NUM_WALKS} x {WALK_LENGTH} per node; train dim 128, window 1, 1 negative, 1 epoch; "
         f"EGES with 2 side columns (500 and 37 values). {meta['when']}, "
         f"{meta['seconds']:.0f} s in all. Peak RSS = VmHWM (exact, includes mapped files "
-        f"and libraries); anon = largest RssAnon sampled every 5 ms.",
+        f"and libraries); anon = largest RssAnon sampled every 5 ms."
+        + (f" Note: {meta['note']}." if meta.get("note") else ""),
         "",
         "| log | events | items | edges | stage | peak RSS MiB | anon MiB | file MiB | wall s | CPU s |",
         "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        cpu = f"{r['cpu_seconds']:.1f}" if r.get("cpu_seconds") else "–"
         lines.append(f"| {r['log']} | {r['events']:,} | {r['items']:,} | {r['edges']:,} | "
                      f"{r['stage']} | {r['hwm'] / MiB:,.0f} | {r['anon'] / MiB:,.0f} | "
-                     f"{r['file'] / MiB:,.0f} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} |")
+                     f"{r['file'] / MiB:,.0f} | {r['seconds']:.1f} | {cpu} |")
     lines += [
         "",
         f"Least-squares fit over the {len({r['log'] for r in fit_rows})} fit logs: "
-        "peak = base + a·items + b·edges (+ c·events for build-graph), ± one standard error; "
+        "peak = base + a·items + b·edges (build-graph: base + a·items + c·events, its edges "
+        "being 0.45-0.63 of its events here, too close to separate), ± one standard error; "
         "walk's batch buffer (here 40 bytes per start node) is taken off before the fit and "
         "train's walks.npy (memory-mapped, resident) off the peak RSS. rms/max: residuals "
         "of the fit logs. check: the larger log the fit never saw, predicted vs measured.",
@@ -193,7 +209,9 @@ def tables(rows: list, meta: dict, ex_items: float, ex_edges: float, ex_events: 
             f = fit(sr, stage, what)
             fits[(stage, what)] = f
             c, se = f["coef"], f["se"]
-            ev = f"{c[3]:,.0f} ± {se[3]:,.0f}" if len(c) > 3 else "–"
+            bg = stage.startswith("build-graph")
+            per_edge = "(in events)" if bg else f"{c[2]:,.1f} ± {se[2]:,.1f}"
+            ev = f"{c[2]:,.0f} ± {se[2]:,.0f}" if bg else "–"
             cr = check.get(stage)
             if cr is not None:
                 p = predict(f, cr, stage, what)
@@ -202,8 +220,12 @@ def tables(rows: list, meta: dict, ex_items: float, ex_edges: float, ex_events: 
             else:
                 chk = ("–", "–")
             lines.append(f"| {stage} | {label} | {c[0] / MiB:,.0f} ± {se[0] / MiB:,.0f} | "
-                         f"{c[1]:,.0f} ± {se[1]:,.0f} | {c[2]:,.1f} ± {se[2]:,.1f} | {ev} | "
+                         f"{c[1]:,.0f} ± {se[1]:,.0f} | {per_edge} | {ev} | "
                          f"{f['rms'] / MiB:,.1f} / {f['max'] / MiB:,.1f} | {chk[0]} | {chk[1]} |")
+    for stage in dict.fromkeys(r["stage"] for r in rows if r["stage"] not in stages):
+        r = check[stage]
+        lines.append(f"| {stage} | peak RSS / anon | (check log only, not fitted) | | | | | "
+                     f"{r['hwm'] / MiB:,.0f} / {r['anon'] / MiB:,.0f} measured | |")
     lines += [
         "",
         f"Worked example from the fits: {ex_items:,.0f} items, {ex_edges:,.0f} edges, "
@@ -230,23 +252,32 @@ def main():
     ap.add_argument("--keep", default=None, help="Folder for the logs and workspaces (kept).")
     ap.add_argument("--refit", default=None, help="Only redo the tables from this JSON.")
     ap.add_argument("--no-check", action="store_true", help="Skip the ~1M-item check log.")
+    ap.add_argument("--limited-only", action="store_true",
+                    help="With --keep DIR of an earlier run: measure only the memory-limited "
+                         "DuckDB ingest of its check log and add it to --out's JSON.")
     ap.add_argument("--example", default="1e8,1e9,2e9",
                     help="items,edges,events of the worked example.")
     a = ap.parse_args()
     ex_items, ex_edges, ex_events = (float(x) for x in a.example.split(","))
     out = Path(a.out)
     raw = out.with_suffix(".json")
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1])] +
+        ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     if a.refit:
         data = json.loads(Path(a.refit).read_text())
+    elif a.limited_only:
+        data = json.loads(raw.read_text())
+        data["rows"] = [r for r in data["rows"] if r["stage"] != LIMITED[0]]
+        run_log(Path(a.keep), "check", *CHECK, env, data["rows"], stages=[LIMITED])
+        raw.write_text(json.dumps(data, indent=1) + "\n")
     else:
         import duckdb
 
-        env = dict(os.environ, NUMBA_NUM_THREADS="1")
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1])] +
-            ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         t0 = time.perf_counter()
         rows = []
+        raw.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as scratch:
             tmp = Path(a.keep or scratch)
             tmp.mkdir(parents=True, exist_ok=True)
@@ -256,13 +287,14 @@ def main():
             logs += [] if a.no_check else [("check", *CHECK)]
             for name, events, items in logs:
                 print(f"{name}: {events:,} events, {items:,} catalogue items", flush=True)
-                run_log(tmp, name, events, items, env, rows)
-        threads = duckdb.sql("SELECT current_setting('threads')").fetchone()[0]
+                run_log(tmp, name, events, items, env, rows, raw.with_suffix(".partial.json"))
+        threads = duckdb.sql("SELECT current_setting('threads')").fetchall()[0][0]
         data = {"rows": rows, "meta": {"when": time.strftime("%Y-%m-%d"),
                                        "seconds": time.perf_counter() - t0,
                                        "duckdb_threads": threads}}
         raw.parent.mkdir(parents=True, exist_ok=True)
         raw.write_text(json.dumps(data, indent=1) + "\n")
+        raw.with_suffix(".partial.json").unlink(missing_ok=True)
     text = tables(data["rows"], data["meta"], ex_items, ex_edges, ex_events)
     text += (f"\n\n`python benchmarks/memory.py` (raw figures: `{raw.name}`; "
              f"`--refit {raw.name}` redoes these tables).")
