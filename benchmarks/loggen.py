@@ -16,7 +16,11 @@ import pyarrow.parquet as pq
 
 
 def generate(num_events: int, num_items: int | None = None, seed: int = 0,
-             first_user: int = 0, mean_events_per_user: float = 40.0):
+             first_user: int = 0, mean_events_per_user: float = 40.0,
+             theme_zipf: float | None = 1.3):
+    """(user, item, time) arrays. Session themes are Zipf(``theme_zipf``) over the items
+    (few items get most sessions), or uniform over all ``num_items`` with ``theme_zipf=None``
+    (a catalogue whose every item is browsed: nodes ~ num_items, edges ~ transitions)."""
     rng = np.random.default_rng(seed)
     num_items = num_items or max(1000, num_events // 50)
     num_users = max(1, int(num_events / mean_events_per_user))
@@ -35,14 +39,16 @@ def generate(num_events: int, num_items: int | None = None, seed: int = 0,
     user_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     t = 1_600_000_000 + (csum - csum[user_start] + gaps[user_start]).astype(np.int64)
     session_id = np.cumsum(new_session) - 1
-    theme = (rng.zipf(1.3, session_id[-1] + 1) - 1) % num_items
+    n_sessions = session_id[-1] + 1
+    theme = ((rng.zipf(theme_zipf, n_sessions) - 1) % num_items if theme_zipf is not None
+             else rng.integers(0, num_items, n_sessions))
     offset = (rng.zipf(1.6, n) - 1) * rng.choice([-1, 1], n)
     item = (theme[session_id] + offset) % num_items
     return user, item.astype(np.int64), t
 
 
 def write_log(path: Path, num_events: int, seed: int = 0, chunk: int = 10_000_000,
-              num_items: int | None = None) -> Path:
+              num_items: int | None = None, theme_zipf: float | None = 1.3) -> Path:
     """Write a log in chunks (bounded memory) as CSV (optionally .gz) or Parquet."""
     path = Path(path)
     num_items = num_items or max(1000, num_events // 50)
@@ -51,7 +57,7 @@ def write_log(path: Path, num_events: int, seed: int = 0, chunk: int = 10_000_00
     done, first_user, k = 0, 0, 0
     while done < num_events:
         n = min(chunk, num_events - done)
-        user, item, t = generate(n, num_items, seed + k, first_user)
+        user, item, t = generate(n, num_items, seed + k, first_user, theme_zipf=theme_zipf)
         first_user = int(user.max()) + 1
         table = pa.table({"user_id": user, "item_id": item, "timestamp": t})
         if writer is None:
