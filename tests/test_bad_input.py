@@ -619,7 +619,11 @@ def test_ctrl_c_exits_130(tmp_path):
     before = _snapshot(ws)
     proc = subprocess.Popen([sys.executable, "-m", "graphemb", "--workdir", str(ws), "-q", "walk",
                              "--num-walks", "300", "--walk-length", "200", "--p", "0.5"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # A shell's background job inherits SIGINT ignored (and Python
+                            # then keeps ignoring it): give the child the default, as a
+                            # terminal would.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and not any(p.name.startswith(".walks.tmp")
                                              for p in ws.iterdir()):
