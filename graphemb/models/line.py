@@ -146,7 +146,8 @@ def fit_line(graph, *, order: int, samples_per_node: float = 1000, ns_exponent: 
                      samples=samples, ns_exponent=ns_exponent, on_samples=on_samples,
                      **options)
     has = out["has_vector"]
-    vectors = np.where(has[:, None], out["U"], 0.0).astype(np.float32)
+    vectors = out["U"].copy()          # one float32 copy (np.where would make a float64 one)
+    vectors[~has] = 0.0
     params = {"method": f"line{order}", "trainer": "numba", **options,
               "ns_exponent": ns_exponent, "samples_per_node": samples_per_node}
     return Trained(vectors, has, params,

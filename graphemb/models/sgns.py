@@ -590,7 +590,8 @@ def train_skipgram(walks: np.ndarray, num_nodes: int, **kw) -> tuple[np.ndarray,
     """Plain skip-gram: (vectors [num_nodes, dim], has_vector, stats)."""
     out = train(walks, None, num_nodes, **kw)
     has_vector = out["counts"] > 0
-    vectors = np.where(has_vector[:, None], out["E"], 0.0).astype(np.float32)
+    vectors = out["E"].copy()          # one float32 copy (np.where would make a float64 one)
+    vectors[~has_vector] = 0.0
     return vectors, has_vector, out
 
 
