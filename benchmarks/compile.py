@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loggen import write_log  # noqa: E402
+from measure import publish  # noqa: E402
 
 PIPELINE = [
     ("build-graph", ["build-graph", "{log}"]),
@@ -97,10 +98,7 @@ def main():
                  f"{med([p - w for p, w in zip(totals['primed'], totals['warm'])])} |")
     lines += ["", f"`python -m graphemb.precompile` (run by `make install`): "
               f"{med(runs['precompile'])} CPU s."]
-    text = "\n".join(lines)
-    print(text)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(text + "\n")
+    publish(lines, a.out)
 
 
 if __name__ == "__main__":

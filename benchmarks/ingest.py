@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loggen import write_log  # noqa: E402
-from measure import graphemb_cmd, measure_cpu  # noqa: E402
+from measure import graphemb_cmd, measure_cpu, publish  # noqa: E402
 
 
 def main():
@@ -71,10 +71,7 @@ def main():
     for size, mb, engine, s, eps, cpu, rss, n, e in rows:
         lines.append(f"| {size:,} | {mb:,.0f} | {engine} | {s:.1f} | {eps:,.0f} | {cpu:.1f} | "
                      f"{rss:,.0f} | {n:,} | {e:,} |")
-    text = "\n".join(lines)
-    print(text)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(text + "\n")
+    publish(lines, a.out)
 
 
 if __name__ == "__main__":

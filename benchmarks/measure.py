@@ -30,6 +30,15 @@ def measure_cpu(args: list[str], env: dict | None = None,
     return seconds, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime  # RSS in KiB
 
 
+def publish(lines: list[str], out) -> str:
+    """Print a benchmark's table and write it to ``out`` (e.g. benchmarks/results/NAME.md)."""
+    text = "\n".join(lines)
+    print(text)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text + "\n")
+    return text
+
+
 def graphemb_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "graphemb", "--quiet", *args]
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 RESULTS = Path(__file__).parent / "results" / "methods.md"
 
 import quality  # noqa: E402  (the data sets, the LP protocol's pieces)
+from measure import publish  # noqa: E402
 
 METHODS = ("item2vec", "DeepWalk", "node2vec", "LINE-1", "LINE-2", "GES", "EGES")
 DIM, WINDOW, EPOCHS, NUM_WALKS, WALK_LENGTH = 128, 5, 3, 20, 10
@@ -264,10 +265,7 @@ def main():
                 cells.append(f"{np.median(cpu):.1f}" if cpu else "–")
                 lines.append("| " + " | ".join(cells) + " |")
     lines += [""] + notes + [f"{time.perf_counter() - t_start:.0f} s in all."]
-    text = "\n".join(lines)
-    print(text)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(text + "\n")
+    publish(lines, a.out)
 
 
 if __name__ == "__main__":

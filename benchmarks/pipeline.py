@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loggen import write_log  # noqa: E402
-from measure import graphemb_cmd, measure  # noqa: E402
+from measure import graphemb_cmd, measure, publish  # noqa: E402
 
 
 def main():
@@ -64,10 +64,7 @@ def main():
                      f"{seconds:.2f} | {rss:,.0f} |")
     total = sum(r[1] for r in rows)
     lines.append(f"| **total** | | | | {total:.2f} | {max(r[2] for r in rows):,.0f} |")
-    text = "\n".join(lines)
-    print(text)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(text + "\n")
+    publish(lines, a.out)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import publish  # noqa: E402
 N_NODES, N_WALKS, LENGTH, DIM, NEG = 20000, 40000, 40, 128, 5
 
 PROBE = r'''
@@ -141,9 +143,7 @@ def main():
                      f"{med(pairs) / cache:.0%} | {med(pairs) / rand:.0%} | {gw / 1e6:.3f} | "
                      f"{gw / nw:.2f}x |")
         lines.append(f"| gensim, window {window} | – | – | – | {nw / 1e6:.3f} | – |")
-    text = "\n".join(lines)
-    print(text)
-    Path(a.out).write_text(text + "\n")
+    publish(lines, a.out)
 
 
 if __name__ == "__main__":
