@@ -5,17 +5,21 @@
 
 Graph: ``graphgen.py``, 100k nodes / 1M undirected edges (2M directed), weighted. Each run is
 its own process pinned to core 0 with one Numba thread; with --before, the runs of the two
-trees are interleaved (B A B A ...). In a run, for every (p, q) of SETTINGS DeepWalk and then
+trees are interleaved (B A B A ...). In a run, for every (p, q) of SETTINGS DeepWalk and
 node2vec (rule "node2vec", also at p = q = 1) walk ``--walks`` walks of 80 nodes from every
-node; steps per CPU-second (time.process_time) of each, and their ratio. Printed: the median
-and the range (min-max) over the runs.
+node, taking turns one walk per node at a time; steps per CPU-second (time.process_time) of
+each, and their ratio. Printed: the median and the range (min-max) over the runs.
 
-Rejection rate (proposals per accepted step - 1) and filter hit rate (share of the "is x a
-neighbour of t?" questions that the tree's edge filter answers without a search) come from a
-separate instrumented pass, not from the timed kernel: for the (t, v) states of the tree's own
-node2vec walks (the first 20,000 walks), it replays the rejection loop with the tree's
-thresholds (``node2vec.prepare``), first-order draw and edge filter, and counts. "near" is the
-share of questions whose answer is yes (a search the filter can never spare).
+Rejection rate (rejected proposals per step), proposals per step and filter hit rate (share of
+the "is x a neighbour of t?" questions that the tree's edge filter answers without a search)
+come from a separate instrumented pass, not from the timed kernel: for the (t, v) states of
+the tree's own node2vec walks (the first 20,000 walks), it replays the tree's sampler (the
+rejection loop of ``node2vec.prepare``'s thresholds before the split sampler; the three-part
+draw with its edge records after) with the tree's first-order draw and edge filter, and
+counts. "near" is the share of questions whose answer is yes (a search the filter can never
+spare). With the split sampler, "back" and "scans" are the shares of steps taken as a jump
+back to t and by scanning the rows for a near edge, neither with a proposal (when 1/q is the
+largest weight it samples by rejection instead, asking only on edges whose near bit is set).
 """
 from __future__ import annotations
 
@@ -41,6 +45,9 @@ def _counter(n2v, draw):
     from numba import njit
 
     from graphemb.rng import next_uniform, stream
+
+    if hasattr(n2v, "build_edge_masses"):
+        return _split_counter(n2v, draw)
 
     if hasattr(n2v, "maybe_edge"):           # blocked Bloom filter (n2v-overlap)
         maybe_edge, edge_hash = n2v.maybe_edge, n2v._edge_hash
@@ -95,7 +102,87 @@ def _counter(n2v, draw):
                     filtered += not probe(rule, t, x)
                     if r < (rule.accept_near if near else rule.accept_far):
                         break
-        return steps, proposals, asked, filtered, near_count
+        return steps, proposals, proposals - steps, asked, filtered, near_count, 0, 0
+
+    return count
+
+
+def _split_counter(n2v, draw):
+    """The replay of the three-part sampler (back / near / far, see graphemb.walks.node2vec)."""
+    from numba import njit
+
+    from graphemb.rng import next_uniform, stream
+    maybe_edge, edge_hash, find = n2v.maybe_edge, n2v._edge_hash, n2v._find
+
+    @njit
+    def count(graph, rule, walks):
+        steps, proposals, rejected, asked, filtered, near_count, backs, scans = \
+            0, 0, 0, 0, 0, 0, 0, 0
+        state = stream(12345, 0)
+        ip, ind, m = graph.indptr, graph.indices, rule.masses
+        for w in range(walks.shape[0]):
+            for s in range(2, walks.shape[1]):
+                if walks[w, s] < 0:
+                    break
+                t, v = walks[w, s - 2], walks[w, s - 1]
+                if rule.first_order:             # p = q = 1: one first-order draw
+                    steps += 1
+                    proposals += 1
+                    continue
+                e = find(ind, ip[t], ip[t + 1], v)
+                a, b = ip[v], ip[v + 1]
+                if rule.by_rejection:            # far the heaviest: rejection, near bits
+                    steps += 1
+                    has_near = rule.masses[e, 1] > 0
+                    while True:
+                        proposals += 1
+                        state, x, _ = draw(graph.table, a, b - a, graph.uniform_weights, state)
+                        state, r = next_uniform(state)
+                        if x == t:
+                            ok = r < rule.accept_return
+                        elif r < rule.accept_near or not has_near:
+                            ok = True
+                        else:
+                            asked += 1
+                            is_near = find(ind, ip[t], ip[t + 1], x) >= 0
+                            near_count += is_near
+                            filtered += not maybe_edge(rule.edge_bits, rule.edge_shift,
+                                                       rule.edge_line, edge_hash(t, x))
+                            ok = not is_near
+                        if ok:
+                            break
+                        rejected += 1
+                    continue
+                back, near, far = m[e, 0] * rule.inv_p, np.float64(m[e, 1]), m[e, 2] * rule.inv_q
+                state, u = next_uniform(state)
+                z = u * (back + near + far)
+                steps += 1
+                if z < back or near + far == 0.0:
+                    backs += 1
+                    continue
+                if near > 0.0 and (z < back + near or far == 0.0):
+                    weight = m[e, 0] + near + m[e, 2]
+                    if min(b - a, ip[t + 1] - ip[t]) * near <= rule.near_scan * weight:
+                        scans += 1
+                        continue
+                    want_near, ask = True, True
+                else:
+                    want_near, ask = False, near > 0.0
+                while True:
+                    proposals += 1
+                    state, x, _ = draw(graph.table, a, b - a, graph.uniform_weights, state)
+                    ok = x != t
+                    if ok and ask:
+                        asked += 1
+                        is_near = find(ind, ip[t], ip[t + 1], x) >= 0
+                        near_count += is_near
+                        filtered += not maybe_edge(rule.edge_bits, rule.edge_shift,
+                                                   rule.edge_line, edge_hash(t, x))
+                        ok = is_near == want_near
+                    if ok:
+                        break
+                    rejected += 1
+        return steps, proposals, rejected, asked, filtered, near_count, backs, scans
 
     return count
 
@@ -111,30 +198,41 @@ def worker(graph_file: str, walks: int, counters: bool) -> None:
     for p, q in SETTINGS:                    # compile (or load the cache) outside the timing
         sampler.walks(warm, 0, 5, p, q, seed=1, rule="node2vec")
     sampler.walks(warm, 0, 5, seed=1, rule="deepwalk")
+    # node2vec's once-per-graph setup (edge filter, and edge records where the tree has them)
+    sampler._edge_filter = None
+    if hasattr(sampler, "_edge_masses"):
+        sampler._edge_masses = None
+    t0 = time.process_time()
+    n2v.prepare(sampler, 0.5, 2.0)
+    setup = time.process_time() - t0
     rounds = list(start_nodes(sampler.indptr, walks, 0))
 
-    def timed(rule, p, q):
-        cpu, steps = 0.0, 0
+    def timed(p, q):
+        """Steps per CPU-s of DeepWalk and of node2vec, their rounds interleaved (D N D N ...)
+        so that a slow spell of the machine falls on both."""
+        cpu, steps = {"deepwalk": 0.0, "node2vec": 0.0}, {"deepwalk": 0, "node2vec": 0}
         for r, starts in rounds:
-            t0 = time.process_time()
-            w = sampler.walks(starts, r * len(starts), LENGTH, p, q, seed=7, rule=rule)
-            cpu += time.process_time() - t0
-            steps += int((w[:, 1:] >= 0).sum())
-        return steps / cpu, w
+            for rule, pp, qq in (("deepwalk", 1.0, 1.0), ("node2vec", p, q)):
+                t0 = time.process_time()
+                w = sampler.walks(starts, r * len(starts), LENGTH, pp, qq, seed=7, rule=rule)
+                cpu[rule] += time.process_time() - t0
+                steps[rule] += int((w[:, 1:] >= 0).sum())
+        return steps["deepwalk"] / cpu["deepwalk"], steps["node2vec"] / cpu["node2vec"], w
 
     out = {}
     count = _counter(n2v, draw) if counters else None
     for p, q in SETTINGS:
-        dw, _ = timed("deepwalk", 1.0, 1.0)
-        nv, w = timed("node2vec", p, q)
+        dw, nv, w = timed(p, q)
         row = {"dw": dw, "n2v": nv}
         if count is not None:
-            steps, proposals, asked, filtered, near = count(sampler.graph,
-                                                            n2v.prepare(sampler, p, q), w[:20000])
-            row.update(reject=proposals / steps - 1, asked=asked / steps,
+            steps, proposals, rejected, asked, filtered, near, backs, scans = count(
+                sampler.graph, n2v.prepare(sampler, p, q), w[:20000])
+            row.update(reject=rejected / steps, proposals=proposals / steps, asked=asked / steps,
                        hit=filtered / asked if asked else float("nan"),
-                       near=near / asked if asked else float("nan"))
+                       near=near / asked if asked else float("nan"),
+                       back=backs / steps, scans=scans / steps)
         out[f"{p:g},{q:g}"] = row
+    out["setup"] = setup
     print(json.dumps(out))
 
 
@@ -155,8 +253,8 @@ def _spread(values, fmt):
 
 def tables(trees: dict, runs: dict) -> list[str]:
     lines = ["| tree | p, q | node2vec M steps/CPU-s | DeepWalk M steps/CPU-s | ratio | "
-             "rejection rate | questions/step | filter hit rate | near |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "rejection rate | proposals/step | questions/step | filter hit rate | near | back "
+             "| scans |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     medians = {}
     for name in trees:
         for p, q in SETTINGS:
@@ -170,9 +268,14 @@ def tables(trees: dict, runs: dict) -> list[str]:
             lines.append(f"| {name} | {p:g}, {q:g} | "
                          f"{_spread([r['n2v'] / 1e6 for r in rows], '.2f')} | "
                          f"{_spread([r['dw'] / 1e6 for r in rows], '.2f')} | "
-                         f"{_spread(ratio, '.1%')} | {c['reject']:.2f} | {c['asked']:.2f} | "
-                         f"{hit} | {near} |")
+                         f"{_spread(ratio, '.1%')} | {c['reject']:.2f} | {c['proposals']:.2f} | "
+                         f"{c['asked']:.2f} | {hit} | {near} | {c['back']:.1%} | "
+                         f"{c['scans']:.1%} |")
     last = list(trees)[-1]
+    setup = "; ".join(f"{name} {_spread([r['setup'] for r in runs[name]], '.2f')}"
+                      for name in trees)
+    lines += ["", "node2vec's setup, once per graph (edge filter, and edge records where the "
+                  f"tree has them), CPU s, 1 thread: {setup}"]
     lines += ["", f"Against the target (node2vec >= {TARGET:.0%} of DeepWalk's steps per "
                   f"CPU-second), median ratio of {last}:", "",
               "| p, q | " + " | ".join(f"{n} ratio" for n in trees) + " | target | met | "

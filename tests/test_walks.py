@@ -166,6 +166,68 @@ def test_edge_filter_only_skips_searches(p, q):
     assert len(bits) * 8 >= 8 * len(csr[1])        # at least 8 bits per edge
 
 
+def brute_edge_records(indptr, indices, weights):
+    """[w(v, t), S, F, position of t in v's row or -1] for every edge t -> v, by definition."""
+    rows = []
+    for t in range(len(indptr) - 1):
+        nbrs_t = set(indices[indptr[t]:indptr[t + 1]].tolist())
+        for v in indices[indptr[t]:indptr[t + 1]]:
+            back, near, far, rev = 0.0, 0.0, 0.0, -1
+            for e in range(indptr[v], indptr[v + 1]):
+                x = int(indices[e])
+                if x == t:
+                    back, rev = weights[e], e
+                elif x in nbrs_t:
+                    near += weights[e]
+                else:
+                    far += weights[e]
+            rows.append((back, near, far, rev))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_edge_records_match_their_definition(directed):
+    # Rows of very different lengths, so both scan directions (shorter row in the longer)
+    # are used; a self-loop, which is near from t (t -> v is an edge) but never "back".
+    indptr, indices, weights = random_graph(60, 900, seed=8, directed=directed)
+    src = np.concatenate([np.repeat(np.arange(60), np.diff(indptr)), np.zeros(40, int), [7]])
+    dst = np.concatenate([indices, np.arange(20, 60), [7]])
+    w = np.concatenate([weights, np.full(40, 1.5), [2.0]])
+    csr = csr_from_edges(src, dst, w, 60, undirected=not directed)
+    masses = WalkSampler(*csr).edge_masses()
+    expected = brute_edge_records(*csr)
+    np.testing.assert_allclose(masses[:, :3], expected[:, :3], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(masses.view(np.int32)[:, 3], expected[:, 3])
+    # no far edge: far exactly 0, never a rounding remainder
+    assert np.all((masses[:, 2] == 0) == (expected[:, 2] == 0))
+
+
+@pytest.mark.parametrize("near_scan", [0.0, np.inf])
+@pytest.mark.parametrize("p,q", [(0.5, 2.0), (0.25, 0.5)])
+def test_near_steps_exact_by_scan_and_by_proposals(near_scan, p, q):
+    # In the three-part draw (here: 1/p or 1 the largest weight) the near part is drawn by
+    # scanning the rows or by proposals, whichever is cheaper; each way alone must give the
+    # exact distribution (near_scan 0: always proposals).
+    from graphemb.walks import node2vec
+    csr = random_graph(30, 200, seed=13)            # dense: near edges in most steps
+    sampler = WalkSampler(*csr)
+    rule = node2vec.prepare(sampler, p, q)._replace(near_scan=near_scan)
+    assert not rule.by_rejection
+    starts = np.repeat(np.arange(30, dtype=np.int32), 400)
+    walks = np.empty((len(starts), 60), dtype=np.int32)
+    node2vec.walk_batch(sampler.graph, rule, starts, np.int64(0), np.int64(5), walks)
+    assert assert_second_order(*csr, walks, p, q, min_visits=1500) >= 20
+
+
+def test_node2vec_refuses_unsorted_rows():
+    indptr, indices, weights = random_graph(20, 80, seed=1)
+    shuffled = indices.copy()
+    shuffled[indptr[3]:indptr[4]] = shuffled[indptr[3]:indptr[4]][::-1]
+    sampler = WalkSampler(indptr, shuffled, weights)
+    with pytest.raises(ValueError, match="sorted, without duplicates"):
+        sampler.walks(np.arange(20), 0, 5, 0.5, 2.0)
+
+
 def test_return_fraction_matches_exact():
     # Aggregate check of the statistic the benchmark reports: share of steps back to t.
     csr = random_graph(300, 3000, seed=11)

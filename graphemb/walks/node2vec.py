@@ -1,18 +1,35 @@
-"""Exact node2vec by rejection against the first-order (alias table) proposal.
+"""Exact node2vec: the step after t -> v split by where it goes, each part drawn exactly.
 
-No table of size sum(deg^2) is ever built:
+No table of size sum(deg^2) is ever built. The target is
 
-    target   pi(x | t, v)  ~  w(v, x) * alpha(t, x)
-    alpha    1/p if x == t;  1 if t -> x is an edge;  1/q otherwise
-    proposal w(v, x) / sum_x w(v, x)  (the alias table), accepted with alpha / M
+    pi(x | t, v)  ~  w(v, x) * alpha(t, x),
+    alpha = 1/p if x == t;  1 if t -> x is an edge ("near");  1/q otherwise ("far")
 
-with M = max(1, 1/q) (and 1/p when it is not the largest). When 1/p dominates, the return to
-t would make most proposals fail, so the proposal is mixed with a direct jump back to t that
-carries exactly the missing mass; t is then always accepted and M stays max(1, 1/q). Either
-way the expected number of proposals per step is bounded by M / min(alpha), independent of
-degree, and "is x a neighbour of t" is asked only when the acceptance draw cannot decide
-without it: first of a blocked Bloom filter (one cache line per question, a clear bit
-means no), then, if needed, by binary search in the shorter of the two sorted rows.
+so a step's mass splits in three: back = w(v, t) / p, near = S, far = F / q, with S and F the
+weight of v's near and far out-edges. S and F depend on the graph only: they are computed
+once per graph (edge_masses, with w(v, t) and the position of t in v's row: one 16-byte
+record per directed edge t -> v). A step draws one part by its mass, then within it:
+
+    back   the jump to t, no proposal;
+    far    first-order proposals from v's alias table until one is neither t nor a
+           neighbour of t; when v has no near out-edge (S = 0, most steps on sparse graphs)
+           the first x != t is taken without asking;
+    near   when S is a small share of v's weight, the shorter of v's and t's rows is
+           scanned (each element looked up in the other) and a near edge read off by inverse
+           CDF; otherwise proposals until one is a neighbour of t.
+
+Each part is drawn exactly (up to the float32 rounding of S and F, as the alias thresholds
+are exact to 2**-24), so their mixture is pi. The expected number of far proposals per step
+is at most max(1, p/q, 1/q) and about 1 on sparse graphs: for q > 1 this replaces rejection
+against the first-order draw, which needed up to max(alpha)/min(alpha) proposals.
+
+When far is the heaviest part (1/q >= 1 and 1/q >= 1/p) that rejection is cheap (only back
+and near proposals are ever refused) and is kept: accept x with alpha * q, asking "is x a
+neighbour of t" only when the acceptance draw cannot decide alone and the edge's near bit
+(one bit per edge: S > 0) is set. A bit, not the 16-byte record, per step: measured faster.
+
+"Is x a neighbour of t" is asked of a blocked Bloom filter first (one cache line; a clear
+bit means no), then, if needed, by binary search in the shorter of the two sorted rows.
 
 The walks do not go through the driver's per-walk step: node2vec has its own lockstep
 (_walk_chunk) that splits a proposal into passes over 16 walk slots, one memory miss per
@@ -90,36 +107,146 @@ def maybe_edge(bits, shift, line_mask, h):
     return found != 0
 
 
-# The acceptance thresholds of one (p, q), with the edge filter (see the module docstring).
-# boost_return: 1/p dominates, the return to t is a direct jump of weight w(v, t) * boost;
-# sure_accept / sure_reject: below / at or above them no neighbour test is needed;
-# keep_weight: the driver must carry w(t, v) (the jump's weight on a symmetric graph);
-# first_weight: the weight of every edge when all are equal.
-Node2vec = namedtuple("Node2vec", "edge_bits edge_shift edge_line boost_return boost accept_return "
-                                  "sure_accept sure_reject accept_near accept_far keep_weight "
-                                  "first_weight")
+# The edge record: [w(v, t), S, F, position of t in v's row (-1: no v -> t)] for the edge
+# t -> v at its position in t's row; float32 fields, the position read through an int32 view.
+_BACK, _NEAR, _FAR, _REVERSE = 0, 1, 2, 3
+
+
+@njit(cache=True, inline="always")
+def _weight(graph, e):
+    return graph.weights[e] if graph.weights.shape[0] else 1.0
+
+
+@njit(cache=True, parallel=True)
+def build_edge_masses(graph, bits, shift):
+    """The edge records (see above) of every edge, in one pass over the rows.
+
+    For t -> v the shorter of the two rows is scanned and each element looked up in the
+    other, the edge filter first (most are not there), so the work is about the sum over
+    edges of min(deg t, deg v) filter lines, not deg(t) * deg(v)."""
+    indptr, indices = graph.indptr, graph.indices
+    line = np.uint64(min(bits.shape[0], 64) - 1)
+    masses = np.zeros((indices.shape[0], 4), dtype=np.float32)
+    reverse = masses.view(np.int32)
+    for t in prange(indptr.shape[0] - 1):
+        t_lo, t_hi = indptr[t], indptr[t + 1]
+        for e in range(t_lo, t_hi):
+            v = indices[e]
+            v_lo, v_hi = indptr[v], indptr[v + 1]
+            back = _find(indices, v_lo, v_hi, t)
+            near, n_near = 0.0, 0
+            if v_hi - v_lo <= t_hi - t_lo:
+                for a in range(v_lo, v_hi):
+                    x = indices[a]
+                    if x != t and maybe_edge(bits, shift, line, _edge_hash(t, x)) and \
+                            _find(indices, t_lo, t_hi, x) >= 0:
+                        near += _weight(graph, a)
+                        n_near += 1
+            else:
+                for b in range(t_lo, t_hi):
+                    x = indices[b]
+                    if x != t and maybe_edge(bits, shift, line, _edge_hash(v, x)):
+                        a = _find(indices, v_lo, v_hi, x)
+                        if a >= 0:
+                            near += _weight(graph, a)
+                            n_near += 1
+            w_back = _weight(graph, back) if back >= 0 else 0.0
+            n_far = (v_hi - v_lo) - n_near - (1 if back >= 0 else 0)
+            # F by difference, but exactly 0 when there is no far edge (the far part is then
+            # never drawn) and never 0 when there is one (its proposals would never end)
+            far = max(graph.row_sums[v] - near - w_back, 1e-30) if n_far > 0 else 0.0
+            masses[e, _BACK] = w_back
+            masses[e, _NEAR] = near
+            masses[e, _FAR] = far
+            reverse[e, _REVERSE] = back
+    return masses
+
+
+@njit(cache=True)
+def rows_sorted_unique(indptr, indices):
+    for v in range(indptr.shape[0] - 1):
+        for e in range(indptr[v] + 1, indptr[v + 1]):
+            if indices[e] <= indices[e - 1]:
+                return False
+    return True
+
+
+# The parameters of one (p, q): the edge filter and records, 1/p, 1/q, and
+# near_scan: scan the rows for a near step when min(deg t, deg v) * S <= near_scan * w(v)
+# (a scan costs about one lookup per element, a proposal about one: expected w(v) / S of them).
+# first_order: p = q = 1, every step is a first-order draw.
+# by_rejection: 1/q >= 1, 1/p (far is the heaviest part): rejection against the first-order
+# draw, with acceptance alpha * q: accept_return = q/p, accept_near = q, far always; near_bits
+# (one bit per edge: does the edge's record have S > 0?) spare the question when v has no
+# near out-edge. A 32-byte cache of bits instead of a 16-byte record per step: on these p, q
+# (few rejections) that is faster than the three-part draw, measured.
+Node2vec = namedtuple("Node2vec", "edge_bits edge_shift edge_line masses reverse inv_p inv_q "
+                                  "near_scan first_order by_rejection accept_return "
+                                  "accept_near near_bits")
+NEAR_SCAN = 2.0
+_U8, _U7B = np.int64(3), np.int64(7)
 
 
 def prepare(sampler, p, q):
-    inv_p, inv_q = 1.0 / p, 1.0 / q
-    m_rest = max(1.0, inv_q)
-    boost_return = inv_p > m_rest
-    envelope = m_rest if boost_return else max(m_rest, inv_p)
-    bits, shift = sampler.edge_filter()
-    return Node2vec(
-        bits, shift, np.uint64(min(len(bits), 64) - 1), boost_return, inv_p / m_rest - 1.0,
-        1.0 if boost_return else inv_p / envelope, min(1.0, inv_q) / envelope,
-        max(1.0, inv_q) / envelope, 1.0 / envelope, inv_q / envelope,
-        boost_return and sampler.symmetric,
-        float(sampler.weights[0]) if len(sampler.weights) else 1.0)
+    first_order = p == 1.0 and q == 1.0
+    by_rejection = not first_order and 1.0 / q >= max(1.0, 1.0 / p)
+    if first_order:     # neither filter nor records are read
+        bits, shift = np.full(1, 0xFF, np.uint8), np.uint64(63)
+        masses, near_bits = np.zeros((1, 4), np.float32), np.zeros(1, np.uint8)
+    else:
+        (bits, shift), masses = sampler.edge_filter(), sampler.edge_masses()
+        near_bits = sampler.near_bits()
+    return Node2vec(bits, shift, np.uint64(min(len(bits), 64) - 1), masses,
+                    masses.view(np.int32), 1.0 / p, 1.0 / q, NEAR_SCAN, first_order,
+                    by_rejection, q / p, min(q, 1.0), near_bits)
 
 
-# The lockstep. A step is a chain of dependent memory misses (v's row bounds, the proposal's
-# table record, the filter byte, x's row bounds, the search), and a walk may need several
-# proposals; GROUP walk slots are advanced together, one proposal each per round, and each
-# round is a series of passes over the slots, one miss each, so a pass issues the misses of
-# all slots before any is needed. A slot whose walk ends takes the chunk's next walk.
+@njit(cache=True, inline="always")
+def _has_near(near_bits, e):
+    return (near_bits[e >> _U8] >> (e & _U7B)) & 1 != 0
+
+
+@njit(cache=True)
+def _near_scan(graph, rule, t, v, t_lo, t_hi, v_lo, v_hi, target):
+    """The position in v's row of the near edge whose cumulative weight (in a fixed scan
+    order) first exceeds target (< S); the last near edge if rounding leaves none."""
+    indices, bits, shift, line = graph.indices, rule.edge_bits, rule.edge_shift, rule.edge_line
+    acc, last = 0.0, -1
+    if v_hi - v_lo <= t_hi - t_lo:
+        for a in range(v_lo, v_hi):
+            x = indices[a]
+            if x == t or not maybe_edge(bits, shift, line, _edge_hash(t, x)):
+                continue
+            if _find(indices, t_lo, t_hi, x) >= 0:
+                acc += _weight(graph, a)
+                last = a
+                if acc > target:
+                    return a
+    else:
+        for b in range(t_lo, t_hi):
+            x = indices[b]
+            if x == t or not maybe_edge(bits, shift, line, _edge_hash(v, x)):
+                continue
+            a = _find(indices, v_lo, v_hi, x)
+            if a >= 0:
+                acc += _weight(graph, a)
+                last = a
+                if acc > target:
+                    return a
+    return last
+
+
+# The lockstep. A step is a chain of dependent memory misses (v's row bounds and the edge
+# record, the proposal's table record, the filter line, x's row bounds, the search), and a
+# far or near step may need several proposals; GROUP walk slots are advanced together, one
+# proposal each per round, and each round is a series of passes over the slots, one miss
+# each, so a pass issues the misses of all slots before any is needed. Back jumps and
+# scanned near steps are taken on arrival, without a proposal. A slot whose walk ends takes
+# the chunk's next walk.
 _ACCEPT, _REJECT, _ASK = 0, 1, 2
+# what a slot's proposals must be: anything (first-order), anything but t (far, no near
+# edge), neither t nor a neighbour of t (far), a neighbour of t (near)
+_FIRST, _NOT_T, _FAR_ONLY, _NEAR_ONLY, _REJECTION = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
@@ -129,8 +256,9 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     c_hi = min(next_walk + CHUNK, num_walks)
     indptr, indices, table = graph.indptr, graph.indices, graph.table
     uniform_weights, bits, shift = graph.uniform_weights, rule.edge_bits, rule.edge_shift
-    line_mask = rule.edge_line
-    # per slot: its walk (-1: none), next position, stream, node, previous node, rows
+    line_mask, masses, reverse = rule.edge_line, rule.masses, rule.reverse
+    # per slot: its walk (-1: none), next position, stream, node, previous node, rows, the
+    # record of the edge it came by (loaded on arrival), what its proposals must be
     walk = np.full(GROUP, -1, dtype=np.int64)
     at = np.empty(GROUP, dtype=np.int64)
     states = np.empty(GROUP, dtype=np.uint64)
@@ -140,17 +268,18 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     hi = np.empty(GROUP, dtype=np.int64)
     t_lo = np.empty(GROUP, dtype=np.int64)
     t_hi = np.empty(GROUP, dtype=np.int64)
+    m_back = np.empty(GROUP, dtype=np.float64)
+    m_near = np.empty(GROUP, dtype=np.float64)
+    m_far = np.empty(GROUP, dtype=np.float64)
+    m_rev = np.empty(GROUP, dtype=np.int64)
+    near_edge = np.zeros(GROUP, dtype=np.bool_)     # by_rejection: the edge's near bit
+    mode = np.empty(GROUP, dtype=np.int64)
     fresh = np.zeros(GROUP, dtype=np.bool_)
-    w_in = np.zeros(GROUP, dtype=np.float64)
-    p_jump = np.zeros(GROUP, dtype=np.float64)
-    extra = np.zeros(GROUP, dtype=np.float64)
-    sure = np.zeros(GROUP, dtype=np.float64)
     # per proposal of a round (index i; slot[i] is its slot)
     slot = np.empty(GROUP, dtype=np.int64)
     pos = np.empty(GROUP, dtype=np.int64)
     z64 = np.empty(GROUP, dtype=np.uint64)
     r = np.empty(GROUP, dtype=np.float64)
-    jump = np.empty(GROUP, dtype=np.bool_)
     rec = np.empty((GROUP, 4), dtype=np.uint32)
     node = np.empty(GROUP, dtype=np.int64)
     verdict = np.empty(GROUP, dtype=np.int64)
@@ -165,32 +294,53 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     for k in range(GROUP):
         fresh[k] = True
     while True:
-        # 1. arrivals: row bounds of the new node; ended walks hand their slot on
+        # 1. arrivals (row bounds and edge record already loaded): the part of the step is
+        #    drawn, back jumps and scanned near steps taken at once; ended walks hand their
+        #    slot on
         n = 0
         for k in range(GROUP):
             while fresh[k]:
                 if walk[k] >= 0:
-                    a, b = indptr[cur[k]], indptr[cur[k] + 1]
-                    if at[k] < walk_length and b > a:
-                        lo[k], hi[k] = a, b
-                        fresh[k] = False
-                        t = prv[k]
-                        ex = 0.0
-                        if t < 0:
-                            sure[k] = 2.0     # the first step is first-order: always accepted
+                    if at[k] < walk_length and hi[k] > lo[k]:
+                        t, v = prv[k], cur[k]
+                        if t < 0 or rule.first_order:
+                            mode[k] = _FIRST
+                            fresh[k] = False
+                            break
+                        if rule.by_rejection:
+                            mode[k] = _REJECTION
+                            fresh[k] = False
+                            break
+                        back, near, far = m_back[k] * rule.inv_p, m_near[k], m_far[k] * rule.inv_q
+                        state, u = next_uniform(states[k])
+                        states[k] = state
+                        z = u * (back + near + far)
+                        a, b = lo[k], hi[k]
+                        # (the tests on zero masses keep a rounded-up z out of an empty part)
+                        if z < back or near + far == 0.0:
+                            x, e_x = t, m_rev[k]
+                            lo[k], hi[k] = t_lo[k], t_hi[k]
+                        elif near > 0.0 and (z < back + near or far == 0.0):
+                            weight = m_back[k] + near + m_far[k]
+                            if min(b - a, t_hi[k] - t_lo[k]) * near > rule.near_scan * weight:
+                                mode[k] = _NEAR_ONLY
+                                fresh[k] = False
+                                break
+                            e_x = _near_scan(graph, rule, t, v, t_lo[k], t_hi[k], a, b,
+                                             z - back)
+                            x = np.int64(indices[e_x])
+                            lo[k], hi[k] = indptr[x], indptr[x + 1]
                         else:
-                            sure[k] = rule.sure_accept
-                            if rule.boost_return:
-                                if graph.symmetric:
-                                    ex = w_in[k] * rule.boost
-                                else:
-                                    back = _find(indices, a, b, t)
-                                    if back >= 0:
-                                        ex = rule.boost * (rule.first_weight if uniform_weights
-                                                           else graph.weights[back])
-                        extra[k] = ex
-                        p_jump[k] = ex / (graph.row_sums[cur[k]] + ex)
-                        break
+                            mode[k] = _FAR_ONLY if near > 0.0 else _NOT_T
+                            fresh[k] = False
+                            break
+                        out[walk[k], at[k]] = x
+                        at[k] += 1
+                        t_lo[k], t_hi[k] = a, b
+                        prv[k], cur[k] = v, x
+                        m_back[k], m_near[k] = masses[e_x, _BACK], masses[e_x, _NEAR]
+                        m_far[k], m_rev[k] = masses[e_x, _FAR], reverse[e_x, _REVERSE]
+                        continue
                     for rest in range(at[k], walk_length):
                         out[walk[k], rest] = -1
                 if next_walk == c_hi:
@@ -199,30 +349,27 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
                     break
                 walk[k] = next_walk
                 states[k] = stream(seed, first_walk_id + next_walk)
-                cur[k] = starts[next_walk]
-                out[next_walk, 0] = starts[next_walk]
+                x = starts[next_walk]
+                cur[k] = x
+                lo[k], hi[k] = indptr[x], indptr[x + 1]
+                out[next_walk, 0] = x
                 prv[k] = -1
                 at[k] = 1
-                w_in[k] = 0.0
                 next_walk += 1
             if walk[k] >= 0:
                 slot[n] = k
                 n += 1
         if n == 0:
             break
-        # 2. random numbers of one proposal per slot: jump or not, table slot, acceptance
+        # 2. random bits of one proposal per slot: the table slot (and acceptance draw)
         for i in range(n):
             k = slot[i]
-            state = states[k]
-            u = 1.0
-            if rule.boost_return:
-                state, u = next_uniform(state)
-            jump[i] = u < p_jump[k]
-            state = state + GOLDEN
+            state = states[k] + GOLDEN
             z = mix64(state)
             z64[i] = z
             pos[i] = lo[k] + uniform_slot(z, hi[k] - lo[k])
-            state, r[i] = next_uniform(state)
+            if mode[k] == _REJECTION:
+                state, r[i] = next_uniform(state)
             states[k] = state
         # 3. the proposals' table records
         for i in range(n):
@@ -233,7 +380,7 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
                 rec[i, 1] = table[pos[i], 1]
                 rec[i, 2] = table[pos[i], 2]
                 rec[i, 3] = table[pos[i], 3]
-        # 4. decide what the acceptance draw decides alone; the rest ask "x ~ t?"
+        # 4. decide what the slot's mode decides alone; the rest ask "x ~ t?"
         n_ask = 0
         for i in range(n):
             k = slot[i]
@@ -244,17 +391,22 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
                 x = np.int64(rec[i, 1])
                 pos[i] = lo[k] + np.int64(rec[i, 2])
             node[i] = x
-            ri = r[i]
-            if jump[i]:
-                node[i] = t
-                pos[i] = -1
+            if mode[k] == _FIRST:
                 verdict[i] = _ACCEPT
+            elif mode[k] == _REJECTION:
+                if x == t:
+                    verdict[i] = _ACCEPT if r[i] < rule.accept_return else _REJECT
+                elif r[i] < rule.accept_near or not near_edge[k]:
+                    verdict[i] = _ACCEPT        # near and far alike, or no near edge
+                else:
+                    verdict[i] = _ASK           # accepted iff far
+                    asked[n_ask] = i
+                    probe[n_ask] = _edge_hash(t, x)
+                    n_ask += 1
             elif x == t:
-                verdict[i] = _ACCEPT if ri < rule.accept_return else _REJECT
-            elif ri < sure[k]:
-                verdict[i] = _ACCEPT
-            elif ri >= rule.sure_reject:
                 verdict[i] = _REJECT
+            elif mode[k] == _NOT_T:
+                verdict[i] = _ACCEPT
             else:
                 verdict[i] = _ASK
                 asked[n_ask] = i
@@ -268,7 +420,7 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
         for j in range(n_ask):
             i = asked[j]
             if not maybe[j]:
-                verdict[i] = _ACCEPT if r[i] < rule.accept_far else _REJECT
+                verdict[i] = _REJECT if mode[slot[i]] == _NEAR_ONLY else _ACCEPT
             else:
                 asked[n_search] = i
                 x = node[i]
@@ -295,26 +447,24 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
         for j in range(n_search):
             i = asked[j]
             near = s_len[j] > 0 and indices[s_base[j]] == s_key[j]
-            verdict[i] = _ACCEPT if r[i] < (rule.accept_near if near else rule.accept_far) \
-                else _REJECT
-        # 8. accepted proposals are steps
+            verdict[i] = _ACCEPT if near == (mode[slot[i]] == _NEAR_ONLY) else _REJECT
+        # 8. accepted proposals are steps; the next arrival's loads (row bounds, edge record)
+        #    are issued here, for all slots in one pass
         for i in range(n):
             if verdict[i] != _ACCEPT:
                 continue
             k = slot[i]
-            out[walk[k], at[k]] = node[i]
-            if rule.keep_weight:
-                # weight of the edge just taken (= of its reverse: symmetric graph)
-                if pos[i] < 0:
-                    w_in[k] = extra[k] / rule.boost
-                elif uniform_weights:
-                    w_in[k] = rule.first_weight
-                else:
-                    w_in[k] = graph.weights[pos[i]]
+            x, e = node[i], pos[i]
+            out[walk[k], at[k]] = x
             at[k] += 1
             t_lo[k], t_hi[k] = lo[k], hi[k]
-            prv[k] = cur[k]
-            cur[k] = node[i]
+            lo[k], hi[k] = indptr[x], indptr[x + 1]
+            prv[k], cur[k] = cur[k], x
+            if rule.by_rejection:
+                near_edge[k] = _has_near(rule.near_bits, e)
+            elif not rule.first_order:
+                m_back[k], m_near[k] = masses[e, _BACK], masses[e, _NEAR]
+                m_far[k], m_rev[k] = masses[e, _FAR], reverse[e, _REVERSE]
             fresh[k] = True
 
 

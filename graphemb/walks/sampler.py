@@ -51,8 +51,8 @@ class WalkSampler:
     """Precomputed per-graph state (walk table, row sums) for repeated walk batches.
 
     Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
-    all weights are equal; ``indices`` is then read through and ``weights`` only touched by
-    node2vec with a dominant 1/p. node2vec adds the edge filter, about one byte per edge.
+    all weights are equal; ``indices`` is then read through. node2vec adds the edge filter
+    (about one byte per edge), its edge records (16 bytes per edge) and near bits (one bit).
     """
 
     def __init__(self, indptr, indices, weights):
@@ -77,6 +77,8 @@ class WalkSampler:
         self.graph = WalkGraph(self.indptr, self.indices, self.weights, self.table,
                                self.row_sums, self.uniform_weights, self.symmetric)
         self._edge_filter = None   # built on the first node2vec batch (DeepWalk needs none)
+        self._edge_masses = None
+        self._near_bits = None
 
     def edge_filter(self):
         """(bits, shift) of the edge filter: >= 8 bits per edge (node2vec.build_edge_filter)."""
@@ -86,6 +88,22 @@ class WalkSampler:
                                                             log2_bits),
                                  np.uint64(64 - log2_bits))
         return self._edge_filter
+
+    def edge_masses(self):
+        """node2vec's edge records (node2vec.build_edge_masses): 16 bytes per edge."""
+        if self._edge_masses is None:
+            if not node2vec.rows_sorted_unique(self.indptr, self.indices):
+                raise ValueError("node2vec needs each row's targets sorted, without duplicates "
+                                 "(graphemb.graph.csr_from_edges lays them out so)")
+            self._edge_masses = node2vec.build_edge_masses(self.graph, *self.edge_filter())
+        return self._edge_masses
+
+    def near_bits(self):
+        """One bit per edge t -> v (little-endian within each byte): has v a near out-edge
+        (a neighbour of t other than t)? From the edge records."""
+        if self._near_bits is None:
+            self._near_bits = np.packbits(self.edge_masses()[:, 1] > 0, bitorder="little")
+        return self._near_bits
 
     def walks(self, starts, first_walk_id, walk_length, p=1.0, q=1.0, seed=0, out=None,
               rule=None):
