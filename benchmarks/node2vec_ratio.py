@@ -113,6 +113,7 @@ def _split_counter(n2v, draw):
 
     from graphemb.rng import next_uniform, stream
     maybe_edge, edge_hash, find = n2v.maybe_edge, n2v._edge_hash, n2v._find
+    has_near_bit = n2v._has_near
 
     @njit
     def count(graph, rule, walks):
@@ -133,7 +134,7 @@ def _split_counter(n2v, draw):
                 a, b = ip[v], ip[v + 1]
                 if rule.by_rejection:            # far the heaviest: rejection, near bits
                     steps += 1
-                    has_near = rule.masses[e, 1] > 0
+                    has_near = has_near_bit(rule.near_bits, e)
                     while True:
                         proposals += 1
                         state, x, _ = draw(graph.table, a, b - a, graph.uniform_weights, state)

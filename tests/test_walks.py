@@ -202,6 +202,17 @@ def test_edge_records_match_their_definition(directed):
     assert np.all((masses[:, 2] == 0) == (expected[:, 2] == 0))
 
 
+def test_rejection_keeps_only_the_near_bits():
+    # With 1/q the largest weight node2vec samples by rejection: it needs one bit per edge
+    # (has v a near out-edge?), not the 16-byte records, and must not keep them.
+    csr = random_graph(60, 900, seed=8)
+    sampler = WalkSampler(*csr)
+    sampler.walks(np.arange(60), 0, 10, 2.0, 0.5, seed=1)
+    assert sampler._edge_masses is None
+    bits = np.unpackbits(sampler.near_bits(), bitorder="little")[:len(csr[1])]
+    np.testing.assert_array_equal(bits, brute_edge_records(*csr)[:, 1] > 0)
+
+
 @pytest.mark.parametrize("near_scan", [0.0, np.inf])
 @pytest.mark.parametrize("p,q", [(0.5, 2.0), (0.25, 0.5)])
 def test_near_steps_exact_by_scan_and_by_proposals(near_scan, p, q):

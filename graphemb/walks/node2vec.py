@@ -184,18 +184,21 @@ Node2vec = namedtuple("Node2vec", "edge_bits edge_shift edge_line masses reverse
                                   "near_scan first_order by_rejection accept_return "
                                   "accept_near near_bits")
 NEAR_SCAN = 2.0
-_U8, _U7B = np.int64(3), np.int64(7)
+_BYTE_OF_BIT, _BIT_IN_BYTE = np.int64(3), np.int64(7)
 
 
 def prepare(sampler, p, q):
     first_order = p == 1.0 and q == 1.0
     by_rejection = not first_order and 1.0 / q >= max(1.0, 1.0 / p)
-    if first_order:     # neither filter nor records are read
-        bits, shift = np.full(1, 0xFF, np.uint8), np.uint64(63)
-        masses, near_bits = np.zeros((1, 4), np.float32), np.zeros(1, np.uint8)
-    else:
-        (bits, shift), masses = sampler.edge_filter(), sampler.edge_masses()
+    # each way reads only its own per-edge arrays; the others are one-element stand-ins
+    bits, shift = np.full(1, 0xFF, np.uint8), np.uint64(63)
+    masses, near_bits = np.zeros((1, 4), np.float32), np.zeros(1, np.uint8)
+    if not first_order:
+        bits, shift = sampler.edge_filter()
+    if by_rejection:
         near_bits = sampler.near_bits()
+    elif not first_order:
+        masses = sampler.edge_masses()
     return Node2vec(bits, shift, np.uint64(min(len(bits), 64) - 1), masses,
                     masses.view(np.int32), 1.0 / p, 1.0 / q, NEAR_SCAN, first_order,
                     by_rejection, q / p, min(q, 1.0), near_bits)
@@ -203,7 +206,7 @@ def prepare(sampler, p, q):
 
 @njit(cache=True, inline="always")
 def _has_near(near_bits, e):
-    return (near_bits[e >> _U8] >> (e & _U7B)) & 1 != 0
+    return (near_bits[e >> _BYTE_OF_BIT] >> (e & _BIT_IN_BYTE)) & 1 != 0
 
 
 @njit(cache=True)

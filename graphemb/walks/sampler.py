@@ -52,7 +52,8 @@ class WalkSampler:
 
     Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
     all weights are equal; ``indices`` is then read through. node2vec adds the edge filter
-    (about one byte per edge), its edge records (16 bytes per edge) and near bits (one bit).
+    (about one byte per edge) and either its edge records (16 bytes per edge) or, when it
+    samples by rejection, its near bits (one bit per edge).
     """
 
     def __init__(self, indptr, indices, weights):
@@ -92,17 +93,23 @@ class WalkSampler:
     def edge_masses(self):
         """node2vec's edge records (node2vec.build_edge_masses): 16 bytes per edge."""
         if self._edge_masses is None:
-            if not node2vec.rows_sorted_unique(self.indptr, self.indices):
-                raise ValueError("node2vec needs each row's targets sorted, without duplicates "
-                                 "(graphemb.graph.csr_from_edges lays them out so)")
-            self._edge_masses = node2vec.build_edge_masses(self.graph, *self.edge_filter())
+            self._edge_masses = self._build_edge_masses()
         return self._edge_masses
+
+    def _build_edge_masses(self):
+        if not node2vec.rows_sorted_unique(self.indptr, self.indices):
+            raise ValueError("node2vec needs each row's targets sorted, without duplicates "
+                             "(graphemb.graph.csr_from_edges lays them out so)")
+        return node2vec.build_edge_masses(self.graph, *self.edge_filter())
 
     def near_bits(self):
         """One bit per edge t -> v (little-endian within each byte): has v a near out-edge
-        (a neighbour of t other than t)? From the edge records."""
+        (a neighbour of t other than t)? From the edge records, which are not kept for it
+        (node2vec by rejection needs only the bits: 16 bytes per edge less)."""
         if self._near_bits is None:
-            self._near_bits = np.packbits(self.edge_masses()[:, 1] > 0, bitorder="little")
+            masses = self._edge_masses if self._edge_masses is not None else \
+                self._build_edge_masses()
+            self._near_bits = np.packbits(masses[:, 1] > 0, bitorder="little")
         return self._near_bits
 
     def walks(self, starts, first_walk_id, walk_length, p=1.0, q=1.0, seed=0, out=None,
