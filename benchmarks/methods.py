@@ -224,6 +224,9 @@ def main():
     set_workers(1)
     seeds = list(range(a.seeds))
     methods = a.methods.split(",")
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:      # an unknown name would fall through to train_eges and fail mid-run
+        raise SystemExit(f"--methods: unknown {', '.join(unknown)}; known: {', '.join(METHODS)}")
     sets = {"movielens": quality.movielens, "taobao": quality.taobao}
     t_start = time.perf_counter()
     lines = [f"`python {' '.join(sys.argv)}`: d={DIM}, window {WINDOW}, "

@@ -117,13 +117,46 @@ def _weight(graph, e):
     return graph.weights[e] if graph.weights.shape[0] else 1.0
 
 
+@njit(cache=True, inline="always")
+def _scan_near(graph, bits, shift, line, t, v, t_lo, t_hi, v_lo, v_hi, target):
+    """v's near edges (to neighbours of t other than t) in a fixed order: the shorter of the
+    two rows is scanned and each element looked up in the other, the edge filter first.
+    Stops at the first whose cumulative weight exceeds target. Returns its position in v's
+    row (else the last near edge's, -1 if none), the weight summed and the edges counted."""
+    indices = graph.indices
+    acc, count, last = 0.0, 0, -1
+    if v_hi - v_lo <= t_hi - t_lo:
+        for a in range(v_lo, v_hi):
+            x = indices[a]
+            if x == t or not maybe_edge(bits, shift, line, _edge_hash(t, x)):
+                continue
+            if _find(indices, t_lo, t_hi, x) >= 0:
+                acc += _weight(graph, a)
+                count += 1
+                last = a
+                if acc > target:
+                    break
+    else:
+        for b in range(t_lo, t_hi):
+            x = indices[b]
+            if x == t or not maybe_edge(bits, shift, line, _edge_hash(v, x)):
+                continue
+            a = _find(indices, v_lo, v_hi, x)
+            if a >= 0:
+                acc += _weight(graph, a)
+                count += 1
+                last = a
+                if acc > target:
+                    break
+    return last, acc, count
+
+
 @njit(cache=True, parallel=True)
 def build_edge_masses(graph, bits, shift):
     """The edge records (see above) of every edge, in one pass over the rows.
 
-    For t -> v the shorter of the two rows is scanned and each element looked up in the
-    other, the edge filter first (most are not there), so the work is about the sum over
-    edges of min(deg t, deg v) filter lines, not deg(t) * deg(v)."""
+    S comes from _scan_near, so the work is about the sum over edges of min(deg t, deg v)
+    filter lines (most elements are not in the other row), not deg(t) * deg(v)."""
     indptr, indices = graph.indptr, graph.indices
     line = np.uint64(min(bits.shape[0], 64) - 1)
     masses = np.zeros((indices.shape[0], 4), dtype=np.float32)
@@ -134,22 +167,8 @@ def build_edge_masses(graph, bits, shift):
             v = indices[e]
             v_lo, v_hi = indptr[v], indptr[v + 1]
             back = _find(indices, v_lo, v_hi, t)
-            near, n_near = 0.0, 0
-            if v_hi - v_lo <= t_hi - t_lo:
-                for a in range(v_lo, v_hi):
-                    x = indices[a]
-                    if x != t and maybe_edge(bits, shift, line, _edge_hash(t, x)) and \
-                            _find(indices, t_lo, t_hi, x) >= 0:
-                        near += _weight(graph, a)
-                        n_near += 1
-            else:
-                for b in range(t_lo, t_hi):
-                    x = indices[b]
-                    if x != t and maybe_edge(bits, shift, line, _edge_hash(v, x)):
-                        a = _find(indices, v_lo, v_hi, x)
-                        if a >= 0:
-                            near += _weight(graph, a)
-                            n_near += 1
+            _, near, n_near = _scan_near(graph, bits, shift, line, t, v, t_lo, t_hi, v_lo, v_hi,
+                                         np.inf)
             w_back = _weight(graph, back) if back >= 0 else 0.0
             n_far = (v_hi - v_lo) - n_near - (1 if back >= 0 else 0)
             # F by difference, but exactly 0 when there is no far edge (the far part is then
@@ -178,8 +197,9 @@ def rows_sorted_unique(indptr, indices):
 # by_rejection: 1/q >= 1, 1/p (far is the heaviest part): rejection against the first-order
 # draw, with acceptance alpha * q: accept_return = q/p, accept_near = q, far always; near_bits
 # (one bit per edge: does the edge's record have S > 0?) spare the question when v has no
-# near out-edge. A 32-byte cache of bits instead of a 16-byte record per step: on these p, q
-# (few rejections) that is faster than the three-part draw, measured.
+# near out-edge. A bit per step (the bits fit in cache) instead of a 16-byte record: on these
+# p, q (few rejections) faster than the three-part draw (node2vec_ratio.py, one run during
+# development: the three-part draw reached 36% / 48% of DeepWalk at (2, 0.5) / (4, 0.25)).
 Node2vec = namedtuple("Node2vec", "edge_bits edge_shift edge_line masses reverse inv_p inv_q "
                                   "near_scan first_order by_rejection accept_return "
                                   "accept_near near_bits")
@@ -211,32 +231,11 @@ def _has_near(near_bits, e):
 
 @njit(cache=True)
 def _near_scan(graph, rule, t, v, t_lo, t_hi, v_lo, v_hi, target):
-    """The position in v's row of the near edge whose cumulative weight (in a fixed scan
-    order) first exceeds target (< S); the last near edge if rounding leaves none."""
-    indices, bits, shift, line = graph.indices, rule.edge_bits, rule.edge_shift, rule.edge_line
-    acc, last = 0.0, -1
-    if v_hi - v_lo <= t_hi - t_lo:
-        for a in range(v_lo, v_hi):
-            x = indices[a]
-            if x == t or not maybe_edge(bits, shift, line, _edge_hash(t, x)):
-                continue
-            if _find(indices, t_lo, t_hi, x) >= 0:
-                acc += _weight(graph, a)
-                last = a
-                if acc > target:
-                    return a
-    else:
-        for b in range(t_lo, t_hi):
-            x = indices[b]
-            if x == t or not maybe_edge(bits, shift, line, _edge_hash(v, x)):
-                continue
-            a = _find(indices, v_lo, v_hi, x)
-            if a >= 0:
-                acc += _weight(graph, a)
-                last = a
-                if acc > target:
-                    return a
-    return last
+    """The position in v's row of the near edge whose cumulative weight first exceeds
+    target (< S); the last near edge if rounding leaves none."""
+    e, _, _ = _scan_near(graph, rule.edge_bits, rule.edge_shift, rule.edge_line, t, v,
+                         t_lo, t_hi, v_lo, v_hi, target)
+    return e
 
 
 # The lockstep. A step is a chain of dependent memory misses (v's row bounds and the edge
