@@ -45,6 +45,7 @@ from numba import njit, prange
 
 from ..rng import GOLDEN, mix64, next_uniform, stream
 from ..sorted_search import lower_bound
+from ..prefetch import prefetch
 from .deepwalk import _LOW24, uniform_slot
 from .driver import CHUNK, GROUP, Rule, chunk_count
 
@@ -238,6 +239,16 @@ def _near_scan(graph, rule, t, v, t_lo, t_hi, v_lo, v_hi, target):
     return e
 
 
+@njit(cache=True, inline="always")
+def _prefetch_proposal(graph, rule, state, a, b, arriving):
+    """Prefetch the walk table entry of the next proposal from row a:b that the slot with
+    this state will draw (after the part's draw if it is arriving on the split path)."""
+    if b > a:
+        if arriving and not rule.first_order and not rule.by_rejection:
+            state = state + GOLDEN
+        prefetch(graph.table, a + uniform_slot(mix64(state + GOLDEN), b - a))
+
+
 # The lockstep. A step is a chain of dependent memory misses (v's row bounds and the edge
 # record, the proposal's table record, the filter line, x's row bounds, the search), and a
 # far or near step may need several proposals; GROUP walk slots are advanced together, one
@@ -299,65 +310,78 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
         # 1. arrivals (row bounds and edge record already loaded): the part of the step is
         #    drawn, back jumps and scanned near steps taken at once; ended walks hand their
         #    slot on
-        n = 0
-        for k in range(GROUP):
-            while fresh[k]:
-                if walk[k] >= 0:
-                    if at[k] < walk_length and hi[k] > lo[k]:
-                        t, v = prv[k], cur[k]
-                        if t < 0 or rule.first_order:
-                            mode[k] = _FIRST
-                            fresh[k] = False
-                            break
-                        if rule.by_rejection:
-                            mode[k] = _REJECTION
-                            fresh[k] = False
-                            break
-                        back, near, far = m_back[k] * rule.inv_p, m_near[k], m_far[k] * rule.inv_q
-                        state, u = next_uniform(states[k])
-                        states[k] = state
-                        z = u * (back + near + far)
-                        a, b = lo[k], hi[k]
-                        # (the tests on zero masses keep a rounded-up z out of an empty part)
-                        if z < back or near + far == 0.0:
-                            x, e_x = t, m_rev[k]
-                            lo[k], hi[k] = t_lo[k], t_hi[k]
-                        elif near > 0.0 and (z < back + near or far == 0.0):
-                            weight = m_back[k] + near + m_far[k]
-                            if min(b - a, t_hi[k] - t_lo[k]) * near > rule.near_scan * weight:
-                                mode[k] = _NEAR_ONLY
+        pending = True
+        while pending:
+            # a slot steps once per pass, so that the record of its jump (prefetched) is
+            # read a pass later, the other slots' work done meanwhile
+            pending = False
+            for k in range(GROUP):
+                while fresh[k]:
+                    if walk[k] >= 0:
+                        if at[k] < walk_length and hi[k] > lo[k]:
+                            t, v = prv[k], cur[k]
+                            if t < 0 or rule.first_order:
+                                mode[k] = _FIRST
                                 fresh[k] = False
                                 break
-                            e_x = _near_scan(graph, rule, t, v, t_lo[k], t_hi[k], a, b,
-                                             z - back)
-                            x = np.int64(indices[e_x])
-                            lo[k], hi[k] = indptr[x], indptr[x + 1]
-                        else:
-                            mode[k] = _FAR_ONLY if near > 0.0 else _NOT_T
-                            fresh[k] = False
+                            if rule.by_rejection:
+                                mode[k] = _REJECTION
+                                fresh[k] = False
+                                break
+                            e_in = m_rev[k]
+                            w_back = np.float64(masses[e_in, _BACK])
+                            near = np.float64(masses[e_in, _NEAR])
+                            w_far = np.float64(masses[e_in, _FAR])
+                            back, far = w_back * rule.inv_p, w_far * rule.inv_q
+                            state, u = next_uniform(states[k])
+                            states[k] = state
+                            z = u * (back + near + far)
+                            a, b = lo[k], hi[k]
+                            # (the tests on zero masses keep a rounded-up z out of an empty
+                            # part)
+                            if z < back or near + far == 0.0:
+                                x, e_x = t, np.int64(reverse[e_in, _REVERSE])
+                                lo[k], hi[k] = t_lo[k], t_hi[k]
+                            elif near > 0.0 and (z < back + near or far == 0.0):
+                                weight = w_back + near + w_far
+                                if min(b - a, t_hi[k] - t_lo[k]) * near > \
+                                        rule.near_scan * weight:
+                                    mode[k] = _NEAR_ONLY
+                                    fresh[k] = False
+                                    break
+                                e_x = _near_scan(graph, rule, t, v, t_lo[k], t_hi[k], a, b,
+                                                 z - back)
+                                x = np.int64(indices[e_x])
+                                lo[k], hi[k] = indptr[x], indptr[x + 1]
+                            else:
+                                mode[k] = _FAR_ONLY if near > 0.0 else _NOT_T
+                                fresh[k] = False
+                                break
+                            out[walk[k], at[k]] = x
+                            at[k] += 1
+                            t_lo[k], t_hi[k] = a, b
+                            prv[k], cur[k] = v, x
+                            m_rev[k] = e_x
+                            prefetch(masses, e_x)
+                            pending = True
                             break
-                        out[walk[k], at[k]] = x
-                        at[k] += 1
-                        t_lo[k], t_hi[k] = a, b
-                        prv[k], cur[k] = v, x
-                        m_back[k], m_near[k] = masses[e_x, _BACK], masses[e_x, _NEAR]
-                        m_far[k], m_rev[k] = masses[e_x, _FAR], reverse[e_x, _REVERSE]
-                        continue
-                    for rest in range(at[k], walk_length):
-                        out[walk[k], rest] = -1
-                if next_walk == c_hi:
-                    walk[k] = -1
-                    fresh[k] = False
-                    break
-                walk[k] = next_walk
-                states[k] = stream(seed, first_walk_id + next_walk)
-                x = starts[next_walk]
-                cur[k] = x
-                lo[k], hi[k] = indptr[x], indptr[x + 1]
-                out[next_walk, 0] = x
-                prv[k] = -1
-                at[k] = 1
-                next_walk += 1
+                        for rest in range(at[k], walk_length):
+                            out[walk[k], rest] = -1
+                    if next_walk == c_hi:
+                        walk[k] = -1
+                        fresh[k] = False
+                        break
+                    walk[k] = next_walk
+                    states[k] = stream(seed, first_walk_id + next_walk)
+                    x = starts[next_walk]
+                    cur[k] = x
+                    lo[k], hi[k] = indptr[x], indptr[x + 1]
+                    out[next_walk, 0] = x
+                    prv[k] = -1
+                    at[k] = 1
+                    next_walk += 1
+        n = 0
+        for k in range(GROUP):
             if walk[k] >= 0:
                 slot[n] = k
                 n += 1
@@ -382,53 +406,40 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
                 rec[i, 1] = table[pos[i], 1]
                 rec[i, 2] = table[pos[i], 2]
                 rec[i, 3] = table[pos[i], 3]
-        # 4. decide what the slot's mode decides alone; the rest ask "x ~ t?"
-        n_ask = 0
+        # 4. decide what the slot's mode decides alone; the rest ask "x ~ t?". Written
+        #    with selects, not branches: the outcomes are random, and a mispredicted branch
+        #    costs more than computing both sides. Every proposal is written to the list
+        #    of questions; only those that ask advance it.
+        n_search = 0
         for i in range(n):
             k = slot[i]
             t = prv[k]
-            if uniform_weights or (z64[i] & _LOW24) < rec[i, 3]:
-                x = np.int64(rec[i, 0])
-            else:
-                x = np.int64(rec[i, 1])
-                pos[i] = lo[k] + np.int64(rec[i, 2])
+            md = mode[k]
+            keep = uniform_weights or (z64[i] & _LOW24) < rec[i, 3]
+            x = np.int64(rec[i, 0]) if keep else np.int64(rec[i, 1])
+            pos[i] = pos[i] if keep else lo[k] + np.int64(rec[i, 2])
             node[i] = x
-            if mode[k] == _FIRST:
-                verdict[i] = _ACCEPT
-            elif mode[k] == _REJECTION:
-                if x == t:
-                    verdict[i] = _ACCEPT if r[i] < rule.accept_return else _REJECT
-                elif r[i] < rule.accept_near or not near_edge[k]:
-                    verdict[i] = _ACCEPT        # near and far alike, or no near edge
+            is_t = x == t
+            if rule.by_rejection:
+                # t: accepted with q/p; else near and far alike accepted below accept_near,
+                # or when v has no near edge; otherwise accepted iff far: ask
+                at_t = _ACCEPT if r[i] < rule.accept_return else _REJECT
+                sure = (r[i] < rule.accept_near) | (not near_edge[k])
+                v = at_t if is_t else (_ACCEPT if sure else _ASK)
+                v = _ACCEPT if md == _FIRST else v
+            else:
+                v = _REJECT if is_t else (_ACCEPT if md == _NOT_T else _ASK)
+                v = _ACCEPT if md == _FIRST else v
+            if v == _ASK:
+                # the filter line: a clear bit answers "no", a set one needs a search
+                if maybe_edge(bits, shift, line_mask, _edge_hash(t, x)):
+                    asked[n_search] = i
+                    x_lo[n_search] = indptr[x]
+                    x_hi[n_search] = indptr[x + 1]
+                    n_search += 1
                 else:
-                    verdict[i] = _ASK           # accepted iff far
-                    asked[n_ask] = i
-                    probe[n_ask] = _edge_hash(t, x)
-                    n_ask += 1
-            elif x == t:
-                verdict[i] = _REJECT
-            elif mode[k] == _NOT_T:
-                verdict[i] = _ACCEPT
-            else:
-                verdict[i] = _ASK
-                asked[n_ask] = i
-                probe[n_ask] = _edge_hash(t, x)
-                n_ask += 1
-        # 5. the filter lines
-        for j in range(n_ask):
-            maybe[j] = maybe_edge(bits, shift, line_mask, probe[j])
-        # 6. a clear bit answers "no"; a set one needs a search (row bounds of x)
-        n_search = 0
-        for j in range(n_ask):
-            i = asked[j]
-            if not maybe[j]:
-                verdict[i] = _REJECT if mode[slot[i]] == _NEAR_ONLY else _ACCEPT
-            else:
-                asked[n_search] = i
-                x = node[i]
-                x_lo[n_search] = indptr[x]
-                x_hi[n_search] = indptr[x + 1]
-                n_search += 1
+                    v = _REJECT if md == _NEAR_ONLY else _ACCEPT
+            verdict[i] = v
         # 7. searches in lockstep: x in t's row, or t in x's if shorter (symmetric graph)
         rounds = 0
         for j in range(n_search):
@@ -453,9 +464,9 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
         # 8. accepted proposals are steps; the next arrival's loads (row bounds, edge record)
         #    are issued here, for all slots in one pass
         for i in range(n):
+            k = slot[i]
             if verdict[i] != _ACCEPT:
                 continue
-            k = slot[i]
             x, e = node[i], pos[i]
             out[walk[k], at[k]] = x
             at[k] += 1
@@ -465,8 +476,8 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
             if rule.by_rejection:
                 near_edge[k] = _has_near(rule.near_bits, e)
             elif not rule.first_order:
-                m_back[k], m_near[k] = masses[e, _BACK], masses[e, _NEAR]
-                m_far[k], m_rev[k] = masses[e, _FAR], reverse[e, _REVERSE]
+                m_rev[k] = e               # the record is read on arrival
+                prefetch(masses, e)
             fresh[k] = True
 
 
