@@ -128,8 +128,10 @@ def test_node2vec_second_order_exact_weighted(p, q):
     assert_second_order(*csr, walks, p, q)
 
 
-@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5), (0.25, 0.5), (3.0, 4.0)])
+@pytest.mark.parametrize("p,q", [(0.5, 2.0), (2.0, 0.5), (0.25, 0.5), (3.0, 4.0), (0.1, 2.0)])
 def test_node2vec_second_order_exact_directed(p, q):
+    # (0.1, 2): most steps jump back, often several in a row, each reading the reverse
+    # edge's masses from the record it holds; reciprocal edges have different weights
     csr = random_graph(12, 60, seed=3, directed=True)
     indptr = csr[0]
     starts = np.repeat(np.flatnonzero(np.diff(indptr) > 0), 2000)
@@ -197,9 +199,17 @@ def test_edge_records_match_their_definition(directed):
     masses = WalkSampler(*csr).edge_masses()
     expected = brute_edge_records(*csr)
     np.testing.assert_allclose(masses[:, :3], expected[:, :3], rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(masses.view(np.int32)[:, 3], expected[:, 3])
+    rev = masses.view(np.int32)[:, 3]
+    np.testing.assert_array_equal(rev, expected[:, 3])
     # no far edge: far exactly 0, never a rounding remainder
     assert np.all((masses[:, 2] == 0) == (expected[:, 2] == 0))
+    # the second half: the edge's own weight and its reverse edge's S and F (0 if none), so
+    # that a jump back reads no other record
+    np.testing.assert_array_equal(masses[:, 4], csr[2])
+    has_rev = rev >= 0
+    assert directed == (not has_rev.all())
+    np.testing.assert_array_equal(masses[has_rev, 5:7], masses[rev[has_rev], 1:3])
+    assert np.all(masses[~has_rev, 5:8] == 0) and np.all(masses[:, 7] == 0)
 
 
 def test_rejection_keeps_only_the_near_bits():

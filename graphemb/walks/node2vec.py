@@ -7,10 +7,12 @@ No table of size sum(deg^2) is ever built. The target is
 
 so a step's mass splits in three: back = w(v, t) / p, near = S, far = F / q, with S and F the
 weight of v's near and far out-edges. S and F depend on the graph only: they are computed
-once per graph (edge_masses, with w(v, t) and the position of t in v's row: one 16-byte
-record per directed edge t -> v). A step draws one part by its mass, then within it:
+once per graph (edge_masses: one 32-byte record per directed edge t -> v with w(v, t), S, F,
+and the same masses of the reverse edge v -> t). A step draws one part by its mass, then
+within it:
 
-    back   the jump to t, no proposal;
+    back   the jump to t, no proposal and no memory access (the record of the edge v -> t
+           it arrives by is this one's other half);
     far    first-order proposals from v's alias table until one is neither t nor a
            neighbour of t; when v has no near out-edge (S = 0, most steps on sparse graphs)
            the first x != t is taken without asking;
@@ -26,15 +28,16 @@ against the first-order draw, which needed up to max(alpha)/min(alpha) proposals
 When far is the heaviest part (1/q >= 1 and 1/q >= 1/p) that rejection is cheap (only back
 and near proposals are ever refused) and is kept: accept x with alpha * q, asking "is x a
 neighbour of t" only when the acceptance draw cannot decide alone and the edge's near bit
-(one bit per edge: S > 0) is set. A bit, not the 16-byte record, per step: measured faster.
+(one bit per edge: S > 0) is set. A bit, not the 32-byte record, per step: measured faster.
 
 "Is x a neighbour of t" is asked of a blocked Bloom filter first (one cache line; a clear
 bit means no), then, if needed, by binary search in the shorter of the two sorted rows.
 
 The walks do not go through the driver's per-walk step: node2vec has its own lockstep
-(_walk_chunk) that splits a proposal into passes over 16 walk slots, one memory miss per
-pass, so that the misses of the 16 walks overlap (see there). Each walk still draws from its
-own random stream, so the walks do not depend on the threads or on the slot a walk gets.
+(_walk_chunk) that splits a proposal into passes over GROUP walk slots, so that the memory
+misses of the walks overlap, and prefetches what a step to x will read as soon as x is
+proposed (see there). Each walk still draws from its own random stream, so the walks do not
+depend on the threads or on the slot a walk gets.
 """
 from __future__ import annotations
 
@@ -43,11 +46,16 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
+from ..prefetch import prefetch
 from ..rng import GOLDEN, mix64, next_uniform, stream
 from ..sorted_search import lower_bound
-from ..prefetch import prefetch
 from .deepwalk import _LOW24, uniform_slot
-from .driver import CHUNK, GROUP, Rule, chunk_count
+from .driver import CHUNK, Rule, chunk_count
+
+# Walk slots in lockstep. More than the driver's 16: a prefetch must be issued a few hundred
+# cycles before its line is read, and a pass over 64 slots gives it that time
+# (node2vec_ratio.py during development: 64 slots 3-8% more steps/s than 32, 128 no better).
+GROUP = 64
 
 
 @njit(cache=True, inline="always")
@@ -108,9 +116,13 @@ def maybe_edge(bits, shift, line_mask, h):
     return found != 0
 
 
-# The edge record: [w(v, t), S, F, position of t in v's row (-1: no v -> t)] for the edge
-# t -> v at its position in t's row; float32 fields, the position read through an int32 view.
-_BACK, _NEAR, _FAR, _REVERSE = 0, 1, 2, 3
+# The edge record of the edge t -> v, at its position in t's row, 32 bytes (half a line):
+#   [w(v, t), S, F, position of t in v's row (-1: no v -> t),
+#    w(t, v), and S and F of the reverse edge v -> t (0 if none), 0]
+# float32 fields, the position read through an int32 view. The reverse edge's masses make a
+# jump back self-contained: its record is this one with the halves swapped, no memory access.
+_BACK, _NEAR, _FAR, _REVERSE, _OWN, _NEAR_REV, _FAR_REV = 0, 1, 2, 3, 4, 5, 6
+RECORD = 8
 
 
 @njit(cache=True, inline="always")
@@ -160,7 +172,7 @@ def build_edge_masses(graph, bits, shift):
     filter lines (most elements are not in the other row), not deg(t) * deg(v)."""
     indptr, indices = graph.indptr, graph.indices
     line = np.uint64(min(bits.shape[0], 64) - 1)
-    masses = np.zeros((indices.shape[0], 4), dtype=np.float32)
+    masses = np.zeros((indices.shape[0], RECORD), dtype=np.float32)
     reverse = masses.view(np.int32)
     for t in prange(indptr.shape[0] - 1):
         t_lo, t_hi = indptr[t], indptr[t + 1]
@@ -179,6 +191,12 @@ def build_edge_masses(graph, bits, shift):
             masses[e, _NEAR] = near
             masses[e, _FAR] = far
             reverse[e, _REVERSE] = back
+            masses[e, _OWN] = _weight(graph, e)
+    for e in prange(indices.shape[0]):
+        back = reverse[e, _REVERSE]
+        if back >= 0:
+            masses[e, _NEAR_REV] = masses[back, _NEAR]
+            masses[e, _FAR_REV] = masses[back, _FAR]
     return masses
 
 
@@ -198,10 +216,10 @@ def rows_sorted_unique(indptr, indices):
 # by_rejection: 1/q >= 1, 1/p (far is the heaviest part): rejection against the first-order
 # draw, with acceptance alpha * q: accept_return = q/p, accept_near = q, far always; near_bits
 # (one bit per edge: does the edge's record have S > 0?) spare the question when v has no
-# near out-edge. A bit per step (the bits fit in cache) instead of a 16-byte record: on these
+# near out-edge. A bit per step (the bits fit in cache) instead of a 32-byte record: on these
 # p, q (few rejections) faster than the three-part draw (node2vec_ratio.py, one run during
 # development: the three-part draw reached 36% / 48% of DeepWalk at (2, 0.5) / (4, 0.25)).
-Node2vec = namedtuple("Node2vec", "edge_bits edge_shift edge_line masses reverse inv_p inv_q "
+Node2vec = namedtuple("Node2vec", "edge_bits edge_shift edge_line masses inv_p inv_q "
                                   "near_scan first_order by_rejection accept_return "
                                   "accept_near near_bits")
 NEAR_SCAN = 2.0
@@ -213,7 +231,7 @@ def prepare(sampler, p, q):
     by_rejection = not first_order and 1.0 / q >= max(1.0, 1.0 / p)
     # each way reads only its own per-edge arrays; the others are one-element stand-ins
     bits, shift = np.full(1, 0xFF, np.uint8), np.uint64(63)
-    masses, near_bits = np.zeros((1, 4), np.float32), np.zeros(1, np.uint8)
+    masses, near_bits = np.zeros((1, RECORD), np.float32), np.zeros(1, np.uint8)
     if not first_order:
         bits, shift = sampler.edge_filter()
     if by_rejection:
@@ -221,7 +239,7 @@ def prepare(sampler, p, q):
     elif not first_order:
         masses = sampler.edge_masses()
     return Node2vec(bits, shift, np.uint64(min(len(bits), 64) - 1), masses,
-                    masses.view(np.int32), 1.0 / p, 1.0 / q, NEAR_SCAN, first_order,
+                    1.0 / p, 1.0 / q, NEAR_SCAN, first_order,
                     by_rejection, q / p, min(q, 1.0), near_bits)
 
 
@@ -239,21 +257,12 @@ def _near_scan(graph, rule, t, v, t_lo, t_hi, v_lo, v_hi, target):
     return e
 
 
-@njit(cache=True, inline="always")
-def _prefetch_proposal(graph, rule, state, a, b, arriving):
-    """Prefetch the walk table entry of the next proposal from row a:b that the slot with
-    this state will draw (after the part's draw if it is arriving on the split path)."""
-    if b > a:
-        if arriving and not rule.first_order and not rule.by_rejection:
-            state = state + GOLDEN
-        prefetch(graph.table, a + uniform_slot(mix64(state + GOLDEN), b - a))
-
-
-# The lockstep. A step is a chain of dependent memory misses (v's row bounds and the edge
-# record, the proposal's table record, the filter line, x's row bounds, the search), and a
-# far or near step may need several proposals; GROUP walk slots are advanced together, one
-# proposal each per round, and each round is a series of passes over the slots, one miss
-# each, so a pass issues the misses of all slots before any is needed. Back jumps and
+# The lockstep. A step is a chain of dependent memory misses (the proposal's table record,
+# the filter line, the search; then x's row bounds and edge record), and a far or near step
+# may need several proposals; GROUP walk slots are advanced together, one proposal each per
+# round, and each round is a series of passes over the slots, so that a pass issues the
+# misses of all slots before any is needed. x's row bounds and edge record are prefetched
+# in the pass that reads the proposal, three passes before they are used. Back jumps and
 # scanned near steps are taken on arrival, without a proposal. A slot whose walk ends takes
 # the chunk's next walk.
 _ACCEPT, _REJECT, _ASK = 0, 1, 2
@@ -269,9 +278,10 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     c_hi = min(next_walk + CHUNK, num_walks)
     indptr, indices, table = graph.indptr, graph.indices, graph.table
     uniform_weights, bits, shift = graph.uniform_weights, rule.edge_bits, rule.edge_shift
-    line_mask, masses, reverse = rule.edge_line, rule.masses, rule.reverse
+    line_mask, masses = rule.edge_line, rule.masses
     # per slot: its walk (-1: none), next position, stream, node, previous node, rows, the
-    # record of the edge it came by (loaded on arrival), what its proposals must be
+    # record of the edge it came by (e_in: its position, read on arrival when load is set),
+    # what its proposals must be
     walk = np.full(GROUP, -1, dtype=np.int64)
     at = np.empty(GROUP, dtype=np.int64)
     states = np.empty(GROUP, dtype=np.uint64)
@@ -284,7 +294,11 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     m_back = np.empty(GROUP, dtype=np.float64)
     m_near = np.empty(GROUP, dtype=np.float64)
     m_far = np.empty(GROUP, dtype=np.float64)
-    m_rev = np.empty(GROUP, dtype=np.int64)
+    m_own = np.empty(GROUP, dtype=np.float64)
+    m_near_rev = np.empty(GROUP, dtype=np.float64)
+    m_far_rev = np.empty(GROUP, dtype=np.float64)
+    e_in = np.empty(GROUP, dtype=np.int64)          # the edge's position, record unread
+    load = np.zeros(GROUP, dtype=np.bool_)
     near_edge = np.zeros(GROUP, dtype=np.bool_)     # by_rejection: the edge's near bit
     mode = np.empty(GROUP, dtype=np.int64)
     fresh = np.zeros(GROUP, dtype=np.bool_)
@@ -298,7 +312,6 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     verdict = np.empty(GROUP, dtype=np.int64)
     asked = np.empty(GROUP, dtype=np.int64)
     probe = np.empty(GROUP, dtype=np.uint64)
-    maybe = np.empty(GROUP, dtype=np.bool_)
     s_base = np.empty(GROUP, dtype=np.int64)
     s_len = np.empty(GROUP, dtype=np.int64)
     s_key = np.empty(GROUP, dtype=np.int64)
@@ -307,79 +320,77 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
     for k in range(GROUP):
         fresh[k] = True
     while True:
-        # 1. arrivals (row bounds and edge record already loaded): the part of the step is
+        # 1. arrivals (row bounds loaded, edge record prefetched): the part of the step is
         #    drawn, back jumps and scanned near steps taken at once; ended walks hand their
         #    slot on
-        pending = True
-        while pending:
-            # a slot steps once per pass, so that the record of its jump (prefetched) is
-            # read a pass later, the other slots' work done meanwhile
-            pending = False
-            for k in range(GROUP):
-                while fresh[k]:
-                    if walk[k] >= 0:
-                        if at[k] < walk_length and hi[k] > lo[k]:
-                            t, v = prv[k], cur[k]
-                            if t < 0 or rule.first_order:
-                                mode[k] = _FIRST
-                                fresh[k] = False
-                                break
-                            if rule.by_rejection:
-                                mode[k] = _REJECTION
-                                fresh[k] = False
-                                break
-                            e_in = m_rev[k]
-                            w_back = np.float64(masses[e_in, _BACK])
-                            near = np.float64(masses[e_in, _NEAR])
-                            w_far = np.float64(masses[e_in, _FAR])
-                            back, far = w_back * rule.inv_p, w_far * rule.inv_q
-                            state, u = next_uniform(states[k])
-                            states[k] = state
-                            z = u * (back + near + far)
-                            a, b = lo[k], hi[k]
-                            # (the tests on zero masses keep a rounded-up z out of an empty
-                            # part)
-                            if z < back or near + far == 0.0:
-                                x, e_x = t, np.int64(reverse[e_in, _REVERSE])
-                                lo[k], hi[k] = t_lo[k], t_hi[k]
-                            elif near > 0.0 and (z < back + near or far == 0.0):
-                                weight = w_back + near + w_far
-                                if min(b - a, t_hi[k] - t_lo[k]) * near > \
-                                        rule.near_scan * weight:
-                                    mode[k] = _NEAR_ONLY
-                                    fresh[k] = False
-                                    break
-                                e_x = _near_scan(graph, rule, t, v, t_lo[k], t_hi[k], a, b,
-                                                 z - back)
-                                x = np.int64(indices[e_x])
-                                lo[k], hi[k] = indptr[x], indptr[x + 1]
-                            else:
-                                mode[k] = _FAR_ONLY if near > 0.0 else _NOT_T
-                                fresh[k] = False
-                                break
-                            out[walk[k], at[k]] = x
-                            at[k] += 1
-                            t_lo[k], t_hi[k] = a, b
-                            prv[k], cur[k] = v, x
-                            m_rev[k] = e_x
-                            prefetch(masses, e_x)
-                            pending = True
+        for k in range(GROUP):
+            while fresh[k]:
+                if walk[k] >= 0:
+                    if at[k] < walk_length and hi[k] > lo[k]:
+                        t, v = prv[k], cur[k]
+                        if t < 0 or rule.first_order:
+                            mode[k] = _FIRST
+                            fresh[k] = False
                             break
-                        for rest in range(at[k], walk_length):
-                            out[walk[k], rest] = -1
-                    if next_walk == c_hi:
-                        walk[k] = -1
-                        fresh[k] = False
-                        break
-                    walk[k] = next_walk
-                    states[k] = stream(seed, first_walk_id + next_walk)
-                    x = starts[next_walk]
-                    cur[k] = x
-                    lo[k], hi[k] = indptr[x], indptr[x + 1]
-                    out[next_walk, 0] = x
-                    prv[k] = -1
-                    at[k] = 1
-                    next_walk += 1
+                        if rule.by_rejection:
+                            mode[k] = _REJECTION
+                            fresh[k] = False
+                            break
+                        if load[k]:
+                            e = e_in[k]
+                            m_back[k], m_near[k] = masses[e, _BACK], masses[e, _NEAR]
+                            m_far[k], m_own[k] = masses[e, _FAR], masses[e, _OWN]
+                            m_near_rev[k], m_far_rev[k] = masses[e, _NEAR_REV], \
+                                masses[e, _FAR_REV]
+                            load[k] = False
+                        w_back, near, w_far = m_back[k], m_near[k], m_far[k]
+                        back, far = w_back * rule.inv_p, w_far * rule.inv_q
+                        state, u = next_uniform(states[k])
+                        states[k] = state
+                        z = u * (back + near + far)
+                        a, b = lo[k], hi[k]
+                        # (the tests on zero masses keep a rounded-up z out of an empty part)
+                        if z < back or near + far == 0.0:
+                            # the reverse edge's record is this one, halves swapped
+                            x = t
+                            lo[k], hi[k] = t_lo[k], t_hi[k]
+                            m_back[k], m_own[k] = m_own[k], w_back
+                            m_near[k], m_near_rev[k] = m_near_rev[k], near
+                            m_far[k], m_far_rev[k] = m_far_rev[k], w_far
+                        elif near > 0.0 and (z < back + near or far == 0.0):
+                            weight = w_back + near + w_far
+                            if min(b - a, t_hi[k] - t_lo[k]) * near > rule.near_scan * weight:
+                                mode[k] = _NEAR_ONLY
+                                fresh[k] = False
+                                break
+                            e = _near_scan(graph, rule, t, v, t_lo[k], t_hi[k], a, b, z - back)
+                            x = np.int64(indices[e])
+                            lo[k], hi[k] = indptr[x], indptr[x + 1]
+                            e_in[k], load[k] = e, True
+                        else:
+                            mode[k] = _FAR_ONLY if near > 0.0 else _NOT_T
+                            fresh[k] = False
+                            break
+                        out[walk[k], at[k]] = x
+                        at[k] += 1
+                        t_lo[k], t_hi[k] = a, b
+                        prv[k], cur[k] = v, x
+                        continue
+                    for rest in range(at[k], walk_length):
+                        out[walk[k], rest] = -1
+                if next_walk == c_hi:
+                    walk[k] = -1
+                    fresh[k] = False
+                    break
+                walk[k] = next_walk
+                states[k] = stream(seed, first_walk_id + next_walk)
+                x = starts[next_walk]
+                cur[k] = x
+                lo[k], hi[k] = indptr[x], indptr[x + 1]
+                out[next_walk, 0] = x
+                prv[k] = -1
+                at[k] = 1
+                next_walk += 1
         n = 0
         for k in range(GROUP):
             if walk[k] >= 0:
@@ -410,7 +421,7 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
         #    with selects, not branches: the outcomes are random, and a mispredicted branch
         #    costs more than computing both sides. Every proposal is written to the list
         #    of questions; only those that ask advance it.
-        n_search = 0
+        n_ask = 0
         for i in range(n):
             k = slot[i]
             t = prv[k]
@@ -420,6 +431,10 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
             pos[i] = pos[i] if keep else lo[k] + np.int64(rec[i, 2])
             node[i] = x
             is_t = x == t
+            # what the step to x will read on arrival, asked for three passes ahead
+            prefetch(indptr, x)
+            if not rule.first_order and not rule.by_rejection:
+                prefetch(masses, pos[i])
             if rule.by_rejection:
                 # t: accepted with q/p; else near and far alike accepted below accept_near,
                 # or when v has no near edge; otherwise accepted iff far: ask
@@ -430,17 +445,28 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
             else:
                 v = _REJECT if is_t else (_ACCEPT if md == _NOT_T else _ASK)
                 v = _ACCEPT if md == _FIRST else v
-            if v == _ASK:
-                # the filter line: a clear bit answers "no", a set one needs a search
-                if maybe_edge(bits, shift, line_mask, _edge_hash(t, x)):
-                    asked[n_search] = i
-                    x_lo[n_search] = indptr[x]
-                    x_hi[n_search] = indptr[x + 1]
-                    n_search += 1
-                else:
-                    v = _REJECT if md == _NEAR_ONLY else _ACCEPT
             verdict[i] = v
-        # 7. searches in lockstep: x in t's row, or t in x's if shorter (symmetric graph)
+            h = _edge_hash(t, x)
+            asked[n_ask] = i
+            probe[n_ask] = h
+            n_ask += v == _ASK
+            if v == _ASK:                   # its filter line, read in the next pass
+                # (the _K bits are in one line: the first bit's byte names it)
+                byte, _ = _filter_bit(h, shift, line_mask, 0)
+                prefetch(bits, byte)
+        # 5. a clear filter bit answers "no", a set one needs a search
+        n_search = 0
+        for j in range(n_ask):
+            i = asked[j]
+            if maybe_edge(bits, shift, line_mask, probe[j]):
+                x = node[i]
+                asked[n_search] = i
+                x_lo[n_search] = indptr[x]
+                x_hi[n_search] = indptr[x + 1]
+                n_search += 1
+            else:
+                verdict[i] = _REJECT if mode[slot[i]] == _NEAR_ONLY else _ACCEPT
+        # 6. searches in lockstep: x in t's row, or t in x's if shorter (symmetric graph)
         rounds = 0
         for j in range(n_search):
             i = asked[j]
@@ -461,8 +487,8 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
             i = asked[j]
             near = s_len[j] > 0 and indices[s_base[j]] == s_key[j]
             verdict[i] = _ACCEPT if near == (mode[slot[i]] == _NEAR_ONLY) else _REJECT
-        # 8. accepted proposals are steps; the next arrival's loads (row bounds, edge record)
-        #    are issued here, for all slots in one pass
+        # 7. accepted proposals are steps: x's row bounds (prefetched in 4) are read, its
+        #    edge record's position noted for the arrival
         for i in range(n):
             k = slot[i]
             if verdict[i] != _ACCEPT:
@@ -476,8 +502,7 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
             if rule.by_rejection:
                 near_edge[k] = _has_near(rule.near_bits, e)
             elif not rule.first_order:
-                m_rev[k] = e               # the record is read on arrival
-                prefetch(masses, e)
+                e_in[k], load[k] = e, True     # the record is read on arrival
             fresh[k] = True
 
 

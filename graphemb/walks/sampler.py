@@ -52,7 +52,7 @@ class WalkSampler:
 
     Memory: a 16-byte record per edge (node, alias node, alias slot, threshold), none when
     all weights are equal; ``indices`` is then read through. node2vec adds the edge filter
-    (about one byte per edge) and either its edge records (16 bytes per edge) or, when it
+    (about one byte per edge) and either its edge records (32 bytes per edge) or, when it
     samples by rejection, its near bits (one bit per edge).
     """
 
@@ -91,7 +91,7 @@ class WalkSampler:
         return self._edge_filter
 
     def edge_masses(self):
-        """node2vec's edge records (node2vec.build_edge_masses): 16 bytes per edge."""
+        """node2vec's edge records (node2vec.build_edge_masses): 32 bytes per edge."""
         if self._edge_masses is None:
             self._edge_masses = self._build_edge_masses()
         return self._edge_masses
@@ -105,7 +105,7 @@ class WalkSampler:
     def near_bits(self):
         """One bit per edge t -> v (little-endian within each byte): has v a near out-edge
         (a neighbour of t other than t)? From the edge records, which are not kept for it
-        (node2vec by rejection needs only the bits: 16 bytes per edge less)."""
+        (node2vec by rejection needs only the bits: 32 bytes per edge less)."""
         if self._near_bits is None:
             masses = self._edge_masses if self._edge_masses is not None else \
                 self._build_edge_masses()
