@@ -54,7 +54,8 @@ from .driver import CHUNK, Rule, chunk_count
 
 # Walk slots in lockstep. More than the driver's 16: a prefetch must be issued a few hundred
 # cycles before its line is read, and a pass over 64 slots gives it that time
-# (node2vec_ratio.py during development: 64 slots 3-8% more steps/s than 32, 128 no better).
+# (a scratch A/B of node2vec_ratio.py's timing during development: 64 slots a little faster
+# than 32, 128 no better).
 GROUP = 64
 
 
@@ -447,14 +448,14 @@ def _walk_chunk(chunk, graph, rule, starts, first_walk_id, seed, out):
                 v = _REJECT if is_t else (_ACCEPT if md == _NOT_T else _ASK)
                 v = _ACCEPT if md == _FIRST else v
             verdict[i] = v
-            h = _edge_hash(t, x)
             asked[n_ask] = i
-            probe[n_ask] = h
-            n_ask += v == _ASK
             if v == _ASK:                   # its filter line, read in the next pass
+                h = _edge_hash(t, x)
+                probe[n_ask] = h
                 # (the _K bits are in one line: the first bit's byte names it)
                 byte, _ = _filter_bit(h, shift, line_mask, 0)
                 prefetch(bits, byte)
+            n_ask += v == _ASK
         # 5. a clear filter bit answers "no", a set one needs a search
         n_search = 0
         for j in range(n_ask):
