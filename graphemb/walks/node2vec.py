@@ -201,6 +201,23 @@ def build_edge_masses(graph, bits, shift):
     return masses
 
 
+@njit(cache=True, parallel=True)
+def build_has_near(graph, bits, shift):
+    """Per edge t -> v: has v a near out-edge (S > 0 in its record)? The scan stops at the
+    first near edge, and no record is built (node2vec by rejection needs only this)."""
+    indptr, indices = graph.indptr, graph.indices
+    line = np.uint64(min(bits.shape[0], 64) - 1)
+    has_near = np.zeros(indices.shape[0], dtype=np.bool_)
+    for t in prange(indptr.shape[0] - 1):
+        t_lo, t_hi = indptr[t], indptr[t + 1]
+        for e in range(t_lo, t_hi):
+            v = indices[e]
+            _, _, count = _scan_near(graph, bits, shift, line, t, v, t_lo, t_hi, indptr[v],
+                                     indptr[v + 1], -1.0)
+            has_near[e] = count > 0
+    return has_near
+
+
 @njit(cache=True)
 def rows_sorted_unique(indptr, indices):
     for v in range(indptr.shape[0] - 1):

@@ -96,20 +96,26 @@ class WalkSampler:
             self._edge_masses = self._build_edge_masses()
         return self._edge_masses
 
-    def _build_edge_masses(self):
+    def _check_rows(self):
         if not node2vec.rows_sorted_unique(self.indptr, self.indices):
             raise ValueError("node2vec needs each row's targets sorted, without duplicates "
                              "(graphemb.graph.csr_from_edges lays them out so)")
+
+    def _build_edge_masses(self):
+        self._check_rows()
         return node2vec.build_edge_masses(self.graph, *self.edge_filter())
 
     def near_bits(self):
         """One bit per edge t -> v (little-endian within each byte): has v a near out-edge
-        (a neighbour of t other than t)? From the edge records, which are not kept for it
-        (node2vec by rejection needs only the bits: 32 bytes per edge less)."""
+        (a neighbour of t other than t)? Found without the edge records (node2vec by
+        rejection needs only the bits: 32 bytes per edge less)."""
         if self._near_bits is None:
-            masses = self._edge_masses if self._edge_masses is not None else \
-                self._build_edge_masses()
-            self._near_bits = np.packbits(masses[:, 1] > 0, bitorder="little")
+            if self._edge_masses is not None:
+                has_near = self._edge_masses[:, 1] > 0
+            else:
+                self._check_rows()
+                has_near = node2vec.build_has_near(self.graph, *self.edge_filter())
+            self._near_bits = np.packbits(has_near, bitorder="little")
         return self._near_bits
 
     def walks(self, starts, first_walk_id, walk_length, p=1.0, q=1.0, seed=0, out=None,
