@@ -3,7 +3,12 @@
     python benchmarks/node2vec_ratio.py                          # this checkout only
     python benchmarks/node2vec_ratio.py --before /tmp/main-tree  # before (e.g. main) vs this
 
-Graph: ``graphgen.py``, 100k nodes / 1M undirected edges (2M directed), weighted. Each run is
+Graphs (``graphgen.py``, weighted power law): "1M", 100k nodes / 1M undirected edges (2M
+directed), the graph the issue measured on; its arrays (~100 MB with node2vec's edge records)
+fit in a large L3 cache, so there the walks are bound by instructions, not memory. "10M",
+1M nodes / 10M undirected edges (~1 GB), larger than the L3 of the machines this runs
+on: memory-bound, the regime a catalogue of millions of items is in. ``--graphs`` picks them
+(default both; the machine's L3 size is printed with the tables). Each run is
 its own process pinned to core 0 with one Numba thread; with --before, the runs of the two
 trees are interleaved (B A B A ...). In a run, for every (p, q) of SETTINGS DeepWalk and
 node2vec (rule "node2vec", also at p = q = 1) walk ``--walks`` walks of 80 nodes from every
@@ -290,46 +295,71 @@ def tables(trees: dict, runs: dict) -> list[str]:
     return lines
 
 
+# name (undirected edges): (nodes, undirected edges)
+GRAPHS = {"1M": (100_000, 1_000_000), "10M": (1_000_000, 10_000_000)}
+
+
+def _l3_size() -> str:
+    try:
+        return Path("/sys/devices/system/cpu/cpu0/cache/index3/size").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", help="source tree to compare with (e.g. an export of main)")
     ap.add_argument("--after", default=str(HERE.parent), help="source tree (default: this one)")
     ap.add_argument("--runs", type=int, default=3, help="processes per tree (>= 3 for a spread)")
-    ap.add_argument("--walks", type=int, default=1, help="walks per node in each timing")
+    ap.add_argument("--walks", type=int, default=1,
+                    help="walks per node in each timing on the 1M-edge graph (1 on the 10M)")
+    ap.add_argument("--graphs", default=",".join(GRAPHS),
+                    help=f"comma-separated, of: {', '.join(GRAPHS)}")
     ap.add_argument("--out", default=str(HERE / "results" / "node2vec_ratio.md"))
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--counters", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         return worker(a.worker, a.walks, a.counters)
+    graphs = [g.strip() for g in a.graphs.split(",") if g.strip()]
+    unknown = [g for g in graphs if g not in GRAPHS]
+    if unknown or not graphs:
+        ap.error(f"--graphs: unknown {unknown}; choose from {list(GRAPHS)}")
     sys.path.insert(0, str(HERE))
     import graphgen
     trees = {}
     if a.before:
         trees["before"] = Path(a.before).resolve()
     trees["after"] = Path(a.after).resolve()
-    runs = {name: [] for name in trees}
     t0 = time.perf_counter()
+    sections = []
     with tempfile.TemporaryDirectory() as tmp:
-        graph = Path(tmp) / "graph.npz"
-        src, dst, w = graphgen.power_law_graph(100_000, 1_000_000, seed=0)
-        indptr, indices, weights = graphgen.csr(src, dst, w, 100_000)
-        np.savez(graph, indptr=indptr, indices=indices, weights=weights)
-        for k in range(a.runs):
-            for name, root in trees.items():
-                runs[name].append(_run(root, graph, a.walks, counters=k == 0))
-                print(f"run {k + 1}/{a.runs} {name} done", file=sys.stderr, flush=True)
+        for g in graphs:
+            nodes, edges = GRAPHS[g]
+            walks = a.walks if g == "1M" else 1
+            graph = Path(tmp) / "graph.npz"
+            src, dst, w = graphgen.power_law_graph(nodes, edges, seed=0)
+            indptr, indices, weights = graphgen.csr(src, dst, w, nodes)
+            np.savez(graph, indptr=indptr, indices=indices, weights=weights)
+            del src, dst, w, indptr, indices, weights
+            runs = {name: [] for name in trees}
+            for k in range(a.runs):
+                for name, root in trees.items():
+                    runs[name].append(_run(root, graph, walks, counters=k == 0))
+                    print(f"{g} edges: run {k + 1}/{a.runs} {name} done", file=sys.stderr, flush=True)
+            sections += [f"### {g} edges: {nodes:,} nodes / {edges:,} undirected weighted edges, "
+                         f"{walks} walk(s) x {LENGTH} nodes per node per timing", ""]
+            sections += tables(trees, runs) + [""]
     head = (f"`python benchmarks/node2vec_ratio.py{' --before ' + a.before if a.before else ''}"
-            f" --runs {a.runs} --walks {a.walks}` ({time.strftime('%Y-%m-%d')}): 100k nodes / "
-            f"1M undirected weighted edges (graphgen.py, seed 0), {a.walks} walk(s) x {LENGTH} "
-            f"nodes per node per timing, 1 Numba thread, every run its own process on core 0, "
-            f"{'trees interleaved, ' if a.before else ''}{a.runs} runs per tree; median "
-            f"(min-max) over the runs; ratio = node2vec / DeepWalk steps per CPU-s in the same "
-            f"run. Rejection rate, questions per step, filter hit rate and near (share of "
-            f"questions answered yes) from the instrumented replay of the first run. "
-            f"{time.perf_counter() - t0:.0f} s in all.")
-    text = "\n".join([head, ""] + tables(trees, runs)) + "\n"
+            f" --runs {a.runs} --walks {a.walks}` ({time.strftime('%Y-%m-%d')}; L3 cache "
+            f"{_l3_size()}): graphgen.py power-law graphs, seed 0; 1 Numba thread, every run "
+            f"its own process on core 0, {'trees interleaved, ' if a.before else ''}{a.runs} "
+            f"runs per tree; median (min-max) over the runs; ratio = node2vec / DeepWalk steps "
+            f"per CPU-s in the same run. Rejection rate, questions per step, filter hit rate "
+            f"and near (share of questions answered yes) from the instrumented replay of the "
+            f"first run. {time.perf_counter() - t0:.0f} s in all.")
+    text = "\n".join([head, ""] + sections)
     print(text)
     out = Path(a.out)
     tmp_out = out.with_name(out.name + ".tmp")
