@@ -43,7 +43,10 @@ negative equal to the target is skipped.
 Speed without changing the vectors (benchmarks/quality.py, parity and speed tables):
 sigma and the loss are read from interpolated tables instead of computing exp and log per
 target, and plain skip-gram computes the k+1 dot products of a pair before its k+1 updates,
-so the random Z rows are fetched together.
+so the random Z rows are fetched together. It also draws the next pair's negatives one pair
+ahead (the random stream is consumed in the same order, so the vectors are bit-identical)
+and asks for that pair's rows with prefetch hints, so their cache misses overlap this pair's
+arithmetic (measured: benchmarks/trainer_bound.py, README).
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..options import SIDE, TRAIN
+from ..prefetch import prefetch
 from ..rng import GOLDEN as _GOLDEN, MIX1 as _MIX1, S11 as _S11, TO_UNIT as _TO_UNIT
 from ..rng import mix64 as _mix64, next64 as _next64
 
@@ -325,9 +329,27 @@ def _chunk_start(schedule, c, longest, capacity):
 
 
 @njit(cache=True, inline="always")
-def _skipgram_pair(ex, Z, centre, sampling, state, lr, targets, grads, dh):
-    """One plain skip-gram example: input row ``ex``, output target ``centre`` and
-    ``negative`` noise targets. Returns (state, loss).
+def _draw_targets(centre, sampling, state, targets):
+    """The example's targets: ``centre`` (label 1) then ``negative`` noise draws, a draw
+    equal to the centre as -1 (skipped). Returns the state."""
+    for k in range(sampling.negative + 1):
+        state, targets[k] = _draw_target(k, centre, state, sampling.neg_prob,
+                                         sampling.neg_alias)
+    return state
+
+
+@njit(cache=True, inline="always")
+def _prefetch_rows(flat, row, dim):
+    """Ask for every cache line (16 float32) of row ``row`` of a C-ordered (rows, dim)."""
+    base = row * dim
+    for c in range(0, dim, 16):
+        prefetch(flat, base + c)
+
+
+@njit(cache=True, inline="always")
+def _skipgram_pair(ex, Z, sampling, lr, targets, grads, dh):
+    """One plain skip-gram example: input row ``ex``, its targets drawn by _draw_targets.
+    Returns the loss.
 
     All dot products first, then all updates: the k+1 Z rows are fetched together (their
     cache misses overlap) and are in cache for the update. Same result as one target after
@@ -336,7 +358,7 @@ def _skipgram_pair(ex, Z, centre, sampling, state, lr, targets, grads, dh):
     loss = 0.0
     n_t = 0
     for k in range(sampling.negative + 1):
-        state, t = _draw_target(k, centre, state, sampling.neg_prob, sampling.neg_alias)
+        t = targets[k]
         if t < 0:
             continue
         g, nll = _label_gradient(_dot(ex, Z[t]), k)
@@ -356,7 +378,7 @@ def _skipgram_pair(ex, Z, centre, sampling, state, lr, targets, grads, dh):
             zt[d] = z + g * ex[d]
     for d in range(dim):
         ex[d] += dh[d]
-    return state, loss
+    return loss
 
 
 @njit(cache=True, inline="always")
@@ -395,12 +417,15 @@ def train_block(sentences, E, Z, fusion, sampling, schedule, stats):
     if fusion is not None:
         m = fusion.feat.shape[1]
     longest, capacity = _pair_capacity(sentences, sampling)
+    E_flat = E.reshape(E.shape[0] * dim)
+    Z_flat = Z.reshape(Z.shape[0] * dim)
     for c in prange(stats.shape[0]):
         state, sent, inputs, outputs = _chunk_start(schedule, c, longest, capacity)
         h = np.empty(dim, dtype=np.float32)
         dh = np.empty(dim, dtype=np.float32)
         w = np.empty(m, dtype=np.float32)
         targets = np.empty(negative + 1, dtype=np.int64)
+        ahead = np.empty(negative + 1, dtype=np.int64)
         grads = np.empty(negative + 1, dtype=np.float32)
         loss = 0.0
         pairs = 0
@@ -410,10 +435,21 @@ def train_block(sentences, E, Z, fusion, sampling, schedule, stats):
                                                     sent, inputs, outputs)
             words += n
             pairs += n_pairs
+            if fusion is None and n_pairs > 0:
+                state = _draw_targets(outputs[0], sampling, state, ahead)
             for p in range(n_pairs):
                 if fusion is None:
-                    state, nll = _skipgram_pair(E[inputs[p]], Z, outputs[p], sampling, state,
-                                                lr, targets, grads, dh)
+                    # the next example's targets are drawn (the stream's order is kept) and
+                    # its rows asked for now, so their misses overlap this example's work
+                    for k in range(negative + 1):
+                        targets[k] = ahead[k]
+                    if p + 1 < n_pairs:
+                        state = _draw_targets(outputs[p + 1], sampling, state, ahead)
+                        _prefetch_rows(E_flat, inputs[p + 1], dim)
+                        for k in range(negative + 1):
+                            if ahead[k] >= 0:
+                                _prefetch_rows(Z_flat, ahead[k], dim)
+                    nll = _skipgram_pair(E[inputs[p]], Z, sampling, lr, targets, grads, dh)
                 else:
                     state, nll = _fused_pair(E, Z, inputs[p], outputs[p], fusion, sampling,
                                              state, lr, targets, h, w, dh)
