@@ -46,6 +46,49 @@ def test_skipgram_kernel_applies_each_pairs_gradient_before_the_next():
     np.testing.assert_allclose(Z, z, rtol=1e-5)
 
 
+def test_skipgram_kernel_with_negatives_matches_a_replay_of_its_stream():
+    """Window 2 and 3 negatives over two walks: the kernel's vectors equal a float64 replay
+    that draws from the same stream in word2vec's order (each sentence's shrunk windows,
+    then per pair its negatives) and applies each pair's k+1 updates before the next pair.
+    Catches any change of the order in which the kernel consumes its random stream, such as
+    the look-ahead that draws a pair's negatives while the previous pair is trained."""
+    rng = np.random.default_rng(1)
+    n, dim, lr, negative = 7, 8, 0.3, 3
+    E = rng.normal(0, 0.4, (n, dim)).astype(np.float32)
+    Z = rng.normal(0, 0.4, (n, dim)).astype(np.float32)
+    walks = np.array([[0, 1, 2, 3, 4, 5], [6, 2, 4, 1, 0, 3]], dtype=np.int32)
+    prob, alias = sgns.negative_table(np.arange(1, n + 1))
+    sampling = sgns.Sampling(prob, alias, np.ones(n), False, np.int64(2), False,
+                             np.int64(negative))
+    schedule = sgns.Schedule(np.int64(5), np.int64(0), np.int64(0), lr, lr, 0.0, 1.0)
+    e, z = E.astype(np.float64), Z.astype(np.float64)
+    state = np.uint64(sgns._chunk_state(np.uint64(5), np.uint64(0), np.uint64(0)))
+    for sent in walks:
+        pairs = []
+        for i in range(len(sent)):
+            state, lo, hi = sgns._window(state, i, len(sent), sampling)
+            state = np.uint64(state)   # a Python int would be typed int64 on the next call
+            pairs += [(sent[j], sent[i]) for j in range(lo, hi) if j != i]
+        for x, centre in pairs:
+            targets = []
+            for k in range(negative + 1):
+                state, t = sgns._draw_target(k, centre, state, prob, alias)
+                state = np.uint64(state)
+                if t >= 0:
+                    targets.append((int(t), 1.0 if k == 0 else 0.0))
+            grads = [(label - 1 / (1 + np.exp(-(e[x] @ z[t])))) * lr for t, label in targets]
+            dh = np.zeros(dim)
+            for (t, _), g in zip(targets, grads):
+                dh += g * z[t]
+                z[t] = z[t] + g * e[x]
+            e[x] = e[x] + dh
+    stats = np.zeros((1, 3))
+    sgns.train_block(sgns.as_sentences(walks), E, Z, None, sampling, schedule, stats)
+    assert stats[0, 2] == 12
+    np.testing.assert_allclose(E, e, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(Z, z, rtol=1e-4, atol=1e-6)
+
+
 def _planted(n=600, k=6, degree=8, inside=0.6, seed=0):
     from graphemb.evaluate import graph_from_adjacency
     import scipy.sparse as sp
