@@ -43,10 +43,11 @@ negative equal to the target is skipped.
 Speed without changing the vectors (benchmarks/quality.py, parity and speed tables):
 sigma and the loss are read from interpolated tables instead of computing exp and log per
 target, and plain skip-gram computes the k+1 dot products of a pair before its k+1 updates,
-so the random Z rows are fetched together. It also draws the next pair's negatives one pair
-ahead (the random stream is consumed in the same order, so the vectors are bit-identical)
-and asks for that pair's rows with prefetch hints, so their cache misses overlap this pair's
-arithmetic (measured: benchmarks/trainer_bound.py, README).
+so the random Z rows are fetched together. Both kernels draw the next pair's negatives one
+pair ahead (the random stream is consumed in the same order, so the vectors are
+bit-identical) and ask for that pair's rows (its input rows, all m of a fused item, and its
+output rows) with prefetch hints, so their cache misses overlap this pair's arithmetic
+(measured: benchmarks/trainer_bound.py, README).
 """
 from __future__ import annotations
 
@@ -382,15 +383,12 @@ def _skipgram_pair(ex, Z, sampling, lr, targets, grads, dh):
 
 
 @njit(cache=True, inline="always")
-def _fused_pair(E, Z, x, centre, fusion, sampling, state, lr, targets, h, w, dh):
-    """One GES/EGES example: input item ``x`` (its rows fused into ``h``), output target
-    ``centre`` and ``negative`` noise targets. Returns (state, loss)."""
+def _fused_pair(E, Z, x, fusion, sampling, state, lr, targets, h, w, dh):
+    """One GES/EGES example: input item ``x`` (its rows fused into ``h``), its targets drawn
+    by _draw_targets. Returns (state, loss)."""
     fuse(E, fusion.feat[x], fusion.A[x], fusion.learn_attention, h, w)
     for d in range(h.shape[0]):
         dh[d] = 0.0
-    for k in range(sampling.negative + 1):
-        state, targets[k] = _draw_target(k, centre, state, sampling.neg_prob,
-                                         sampling.neg_alias)
     loss = sgns_pair(h, Z, targets, sampling.negative + 1, lr, dh)
     fused_backward(E, fusion.feat[x], fusion.A[x], w, h, dh, lr, lr * fusion.attention_lr,
                    fusion.learn_attention, fusion.row_scale)
@@ -435,23 +433,27 @@ def train_block(sentences, E, Z, fusion, sampling, schedule, stats):
                                                     sent, inputs, outputs)
             words += n
             pairs += n_pairs
-            if fusion is None and n_pairs > 0:
+            if n_pairs > 0:
                 state = _draw_targets(outputs[0], sampling, state, ahead)
             for p in range(n_pairs):
-                if fusion is None:
-                    # the next example's targets are drawn (the stream's order is kept) and
-                    # its rows asked for now, so their misses overlap this example's work
-                    for k in range(negative + 1):
-                        targets[k] = ahead[k]
-                    if p + 1 < n_pairs:
-                        state = _draw_targets(outputs[p + 1], sampling, state, ahead)
+                # the next example's targets are drawn (the stream's order is kept) and
+                # its rows asked for now, so their misses overlap this example's work
+                for k in range(negative + 1):
+                    targets[k] = ahead[k]
+                if p + 1 < n_pairs:
+                    state = _draw_targets(outputs[p + 1], sampling, state, ahead)
+                    if fusion is None:
                         _prefetch_rows(E_flat, inputs[p + 1], dim)
-                        for k in range(negative + 1):
-                            if ahead[k] >= 0:
-                                _prefetch_rows(Z_flat, ahead[k], dim)
+                    else:
+                        for j in range(m):
+                            _prefetch_rows(E_flat, fusion.feat[inputs[p + 1], j], dim)
+                    for k in range(negative + 1):
+                        if ahead[k] >= 0:
+                            _prefetch_rows(Z_flat, ahead[k], dim)
+                if fusion is None:
                     nll = _skipgram_pair(E[inputs[p]], Z, sampling, lr, targets, grads, dh)
                 else:
-                    state, nll = _fused_pair(E, Z, inputs[p], outputs[p], fusion, sampling,
+                    state, nll = _fused_pair(E, Z, inputs[p], fusion, sampling,
                                              state, lr, targets, h, w, dh)
                 loss += nll
         stats[c, 0] = loss
