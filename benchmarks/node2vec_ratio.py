@@ -347,7 +347,8 @@ def main() -> None:
             for k in range(a.runs):
                 for name, root in trees.items():
                     runs[name].append(_run(root, graph, walks, counters=k == 0))
-                    print(f"{g} edges: run {k + 1}/{a.runs} {name} done", file=sys.stderr, flush=True)
+                    print(f"{g} edges: run {k + 1}/{a.runs} {name} done", file=sys.stderr,
+                          flush=True)
             sections += [f"### {g} edges: {nodes:,} nodes / {edges:,} undirected weighted edges, "
                          f"{walks} walk(s) x {LENGTH} nodes per node per timing", ""]
             sections += tables(trees, runs) + [""]

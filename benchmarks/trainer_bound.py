@@ -10,8 +10,9 @@ nodes (window 5 and 10, 1 epoch, 5 negatives, no down-sampling), pairs per CPU-s
 its own count. gensim: Word2Vec (sg, same settings, 1 worker) on the same walks, words per
 CPU-second, beside graphemb's words per CPU-second. EGES: graphemb's fused trainer (learned
 attention over the id and two side columns, 50 and 300 values) on the same walks at window
-5, words per CPU-second (no bound: it does more arithmetic per pair). Every contestant runs in its own process
-pinned to core 0, interleaved, runs times; medians and ranges of CPU time.
+5, words per CPU-second (no bound: it does more arithmetic per pair). Every contestant runs
+in its own process pinned to core 0, interleaved, runs times; medians and ranges of CPU
+time.
 """
 from __future__ import annotations
 
@@ -161,8 +162,9 @@ def main():
         lines.append(f"| gensim, window {window} | – | – | – | {nw / 1e6:.3f} | – |")
         if ("EGES", window) in res:
             ew = [x[1] for x in res[("EGES", window)]]
-            lines.append(f"| graphemb EGES (id + 2 side columns), window {window} | – | – | – | "
-                         f"{med(ew) / 1e6:.3f} ({min(ew) / 1e6:.3f}-{max(ew) / 1e6:.3f}) | – |")
+            lines.append(f"| graphemb EGES (id + 2 side columns), window {window} | – | – | "
+                         f"– | {med(ew) / 1e6:.3f} ({min(ew) / 1e6:.3f}-"
+                         f"{max(ew) / 1e6:.3f}) | – |")
     publish(lines, a.out)
 
 

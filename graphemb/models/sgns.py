@@ -383,16 +383,16 @@ def _skipgram_pair(ex, Z, sampling, lr, targets, grads, dh):
 
 
 @njit(cache=True, inline="always")
-def _fused_pair(E, Z, x, fusion, sampling, state, lr, targets, h, w, dh):
+def _fused_pair(E, Z, x, fusion, sampling, lr, targets, h, w, dh):
     """One GES/EGES example: input item ``x`` (its rows fused into ``h``), its targets drawn
-    by _draw_targets. Returns (state, loss)."""
+    by _draw_targets. Returns the loss."""
     fuse(E, fusion.feat[x], fusion.A[x], fusion.learn_attention, h, w)
     for d in range(h.shape[0]):
         dh[d] = 0.0
     loss = sgns_pair(h, Z, targets, sampling.negative + 1, lr, dh)
     fused_backward(E, fusion.feat[x], fusion.A[x], w, h, dh, lr, lr * fusion.attention_lr,
                    fusion.learn_attention, fusion.row_scale)
-    return state, loss
+    return loss
 
 
 @njit(cache=True, parallel=True, fastmath=True)
@@ -453,8 +453,8 @@ def train_block(sentences, E, Z, fusion, sampling, schedule, stats):
                 if fusion is None:
                     nll = _skipgram_pair(E[inputs[p]], Z, sampling, lr, targets, grads, dh)
                 else:
-                    state, nll = _fused_pair(E, Z, inputs[p], fusion, sampling,
-                                             state, lr, targets, h, w, dh)
+                    nll = _fused_pair(E, Z, inputs[p], fusion, sampling, lr, targets, h, w,
+                                      dh)
                 loss += nll
         stats[c, 0] = loss
         stats[c, 1] = pairs
